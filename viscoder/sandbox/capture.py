@@ -30,21 +30,17 @@ _PLOTLY_DATA_KEYS = (
 
 def matplotlib_figure_blank(fig: Any) -> bool:
     """A figure is blank when none of its axes (nor the figure itself) holds a drawn artist."""
+    from matplotlib.collections import PathCollection
+
     def has_points(artist: Any) -> bool:
-        getter = getattr(artist, "get_xydata", None)
-        if getter is not None:
-            try:
-                return len(getter()) > 0
-            except Exception:
-                return True
-        offsets = getattr(artist, "get_offsets", None)
-        paths = getattr(artist, "get_paths", None)
         try:
-            n_off = len(offsets()) if offsets else 0
-            n_paths = len(paths()) if paths else 0
+            if hasattr(artist, "get_xydata"):  # Line2D
+                return len(artist.get_xydata()) > 0
+            if isinstance(artist, PathCollection):  # scatter: one marker path, many offsets
+                return len(artist.get_offsets()) > 0
+            return len(artist.get_paths()) > 0  # polygons, meshes, line collections
         except Exception:
             return True
-        return n_off > 0 or n_paths > 0
 
     for ax in fig.get_axes():
         if any(has_points(line) for line in ax.lines):

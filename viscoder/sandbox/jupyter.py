@@ -27,7 +27,7 @@ from viscoder.sandbox.errors import bound_text, strip_ansi
 
 _PROBE_MARK = "__viscoder_probe__"
 
-_SETUP = f"""
+_SETUP = """
 %matplotlib inline
 import json as _json, matplotlib.pyplot as _plt, plotly.io as _pio
 from matplotlib_inline import backend_inline as _bi
@@ -36,7 +36,7 @@ _pio.renderers.default = "png"
 _vc_records = []
 def _vc_before_flush():
     for _n in _plt.get_fignums():
-        _vc_records.append({{"library": "matplotlib", "blank": _mpl_blank(_plt.figure(_n))}})
+        _vc_records.append({"library": "matplotlib", "blank": _mpl_blank(_plt.figure(_n))})
 _vc_show = _plt.show
 def _vc_plt_show(*a, **k):
     _vc_before_flush()
@@ -44,7 +44,7 @@ def _vc_plt_show(*a, **k):
 _plt.show = _vc_plt_show
 _vc_pio_show = _pio.show
 def _vc_show_plotly(fig, *a, **k):
-    _vc_records.append({{"library": "plotly", "blank": _ply_blank(fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else fig)}})
+    _vc_records.append({"library": "plotly", "blank": _ply_blank(fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else fig)})
     return _vc_pio_show(fig, *a, **k)
 _pio.show = _vc_show_plotly
 get_ipython().events.register("post_execute", _vc_before_flush)

@@ -48,7 +48,7 @@ class Worker:
 
     # --- start-up -----------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
-        self._preload()
+        preload(self.config.preload)
         mode = "none" if self.config.isolation == "none" else jail.worker_mode()
         if mode != "none":
             try:
@@ -66,32 +66,6 @@ class Worker:
         gc.freeze()  # keeps the children's copy-on-write pages shared
         self.base_address_space = _address_space()
         return {"op": "ready", "pid": os.getpid(), "isolation": self.isolation.as_dict()}
-
-    def _preload(self) -> None:
-        warnings.filterwarnings("ignore")
-        for name in self.config.preload:
-            try:
-                importlib.import_module(name)
-            except Exception:
-                pass  # a missing optional library fails in the script that needs it
-        # First use of the renderers loads fonts and templates; pay it once here.
-        try:
-            import matplotlib.pyplot as plt
-
-            fig, ax = plt.subplots()
-            ax.plot([0, 1], [0, 1])
-            ax.set_title("warm-up $x^2$")
-            fig.savefig(os.devnull, format="png")
-            plt.close("all")
-        except Exception:
-            pass
-        try:
-            import plotly.express as px
-
-            px.scatter(x=[0, 1], y=[0, 1]).to_json()
-        except Exception:
-            pass
-        warnings.resetwarnings()
 
     # --- serving ------------------------------------------------------------------------
     def serve(self) -> None:
@@ -281,6 +255,33 @@ class Worker:
                 fig["json"] = rec["json"]
             out.append(fig)
         return out
+
+
+def preload(modules: list[str]) -> None:
+    """Import the plotting stack and pay the first-use costs (fonts, templates) once."""
+    warnings.filterwarnings("ignore")
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass  # a missing optional library fails in the script that needs it
+    try:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("warm-up $x^2$")
+        fig.savefig(os.devnull, format="png")
+        plt.close("all")
+    except Exception:
+        pass
+    try:
+        import plotly.express as px
+
+        px.scatter(x=[0, 1], y=[0, 1]).to_json()
+    except Exception:
+        pass
+    warnings.resetwarnings()
 
 
 def _kill_group(pid: int, sig: int) -> None:
