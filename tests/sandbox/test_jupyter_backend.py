@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.conftest import needs_chromium
 from viscoder.sandbox import Sandbox, SandboxConfig
 
 CASES = {
@@ -33,3 +34,11 @@ def test_notebook_kills_a_script_that_ignores_interrupts(notebook):
     res = notebook.run("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
                        "while True:\n    time.sleep(0.1)")
     assert res.status.value == "timeout"
+
+
+@needs_chromium
+def test_written_plotly_figure_counts_in_both_backends(notebook, sandbox):
+    code = "import plotly.express as px\nfig = px.bar(x=[1, 2], y=[2, 1])\nfig.write_html('f.html')"
+    nb, fork = notebook.run(code), sandbox.run(code)
+    assert nb.status.value == fork.status.value == "ok"
+    assert len(nb.pngs) == len(fork.pngs) == 1

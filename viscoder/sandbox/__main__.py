@@ -19,7 +19,7 @@ from pathlib import Path
 from viscoder.config import ConfigError, load_config
 from viscoder.sandbox.config import SandboxConfig
 from viscoder.sandbox.executor import SandboxPool, WorkerUnavailable
-from viscoder.sandbox.inputs import BadInput, InputError, iter_inputs
+from viscoder.sandbox.inputs import BadInput, InputError, count_inputs, iter_inputs
 from viscoder.sandbox.result import ExecResult, ExecStatus, safe_stem
 
 
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 yield item
 
-    progress = _progress(args.quiet)
+    progress = _progress(args.quiet, count_inputs(args.input))
     started = time.monotonic()
     with out.open("w", encoding="utf-8") as fh:
         def emit(result: ExecResult) -> None:
@@ -127,10 +127,11 @@ def _unique_stem(task_id: str, seen: set[str]) -> str:
     return stem
 
 
-def _progress(quiet: bool):
+def _progress(quiet: bool, total: int | None):
     from tqdm import tqdm
 
-    return tqdm(desc="exec", unit="script", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+    return tqdm(desc="exec", unit="script", total=total, disable=quiet, file=sys.stderr,
+                dynamic_ncols=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,18 @@ def iter_inputs(path: str | Path) -> Iterator[ExecTask | BadInput]:
         raise InputError(f"{path} is neither a folder of .py files nor a .jsonl file")
 
 
+def count_inputs(path: str | Path) -> int | None:
+    """How many items ``iter_inputs`` will yield (for a progress bar), without parsing them."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(1 for _ in path.glob("*.py"))
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    except OSError:
+        return None
+
+
 def _iter_folder(folder: Path) -> Iterator[ExecTask | BadInput]:
     for file in sorted(folder.glob("*.py")):
         task_id = file.stem

@@ -47,6 +47,15 @@ def _vc_show_plotly(fig, *a, **k):
     _vc_records.append({"library": "plotly", "blank": _ply_blank(fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else fig)})
     return _vc_pio_show(fig, *a, **k)
 _pio.show = _vc_show_plotly
+def _vc_recorder(_real):
+    def _written(fig, *a, **k):
+        _d = fig if isinstance(fig, dict) else fig.to_plotly_json()
+        _vc_records.append({"library": "plotly", "written": True, "blank": _ply_blank(_d),
+                            "json": _pio.to_json(fig)})
+        return _real(fig, *a, **k)
+    return _written
+_pio.write_image = _vc_recorder(_pio.write_image)
+_pio.write_html = _vc_recorder(_pio.write_html)
 get_ipython().events.register("post_execute", _vc_before_flush)
 try:
     get_ipython().events.unregister("post_execute", _bi.flush_figures)
@@ -149,11 +158,15 @@ class JupyterBackend:
                 else:
                     reply["status"] = "error"
         records = _probe_records(report_cell)
+        displayed = [r for r in records if not r.get("written")]
         figures = []
         for k, png in enumerate(pngs):
-            rec = records[k] if k < len(records) else {"library": "matplotlib", "blank": False}
+            rec = displayed[k] if k < len(displayed) else {"library": "matplotlib", "blank": False}
             figures.append({"library": rec["library"], "blank": rec["blank"], "shown": True,
                             "via": "display", "png_b64": png.replace("\n", "")})
+        # Written (not shown) plotly figures count as plots, as in the fork backend.
+        figures += [{"library": "plotly", "blank": r["blank"], "shown": True, "via": "write",
+                     "json": r["json"]} for r in records if r.get("written")]
         reply["figures"] = figures if reply["status"] in ("completed", "error") else []
         reply["stdout"] = bound_text("".join(stdout), limit)
         reply["stderr"] = bound_text("".join(stderr), limit)
