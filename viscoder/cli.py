@@ -1,37 +1,44 @@
-"""The ``viscoder`` command: one sub-command per stage.
+"""The ``viscoder`` command: one sub-command per stage, each a thin wrapper around its
+sub-package's library function.
 
     viscoder exec INPUT --out OUT.jsonl [--workers N] [--timeout S] [--memory-mb MB]
-
-Stages register here as they land (data, train, serve, bench, demo); each is a thin wrapper
-around its sub-package's library function.
+    viscoder bench --benchmark pandasplotbench --library seaborn --base-url URL --model NAME --out DIR
+    viscoder bench compare DIR1 DIR2 ...
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
+import importlib
 import sys
 
 from viscoder import __version__
 
+COMMANDS = {
+    "exec": ("viscoder.sandbox.__main__", "run plotting scripts in the sandbox"),
+    "bench": ("viscoder.bench.__main__", "evaluate a model on PandasPlotBench / MatPlotBench"),
+}
+
+
+def _usage() -> str:
+    lines = [__doc__.strip(), "", "commands:"]
+    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines.append("\n`viscoder COMMAND --help` for the options of one command.")
+    return "\n".join(lines)
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="viscoder", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"viscoder {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    from viscoder.sandbox import __main__ as exec_cli
-
-    exec_parser = sub.add_parser("exec", help="run plotting scripts in the sandbox",
-                                 description=exec_cli.__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    exec_cli.build_parser(exec_parser)
-    exec_parser.set_defaults(handler=exec_cli.run)
-
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return args.handler(args)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"viscoder {__version__}")
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"viscoder: unknown command {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return module.main(argv[1:])
 
 
 if __name__ == "__main__":
