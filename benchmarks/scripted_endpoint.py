@@ -40,6 +40,7 @@ class ScriptedEndpoint:
         self.requests = Counter()
         self.lock = threading.Lock()
         self.busy_s = 0.0  # time spent answering, summed over requests
+        self.arrivals: list[float] = []  # time.monotonic() of each generation request
         self._server: ThreadingHTTPServer | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -82,6 +83,7 @@ class ScriptedEndpoint:
                     self.fault_counts[key] += 1
                     return status, {"error": {"message": f"injected fault {status}"}}
                 self.conversations[first_user].append(messages)
+                self.arrivals.append(time.monotonic())
             text = self.policy(first_user, rounds)
             if text is None:
                 return 500, {"error": {"message": "the policy has no answer"}}

@@ -68,6 +68,15 @@ class BenchWorker:
         self.lock = threading.Lock()  # one script at a time in this actor's sandbox
         self.in_flight = in_flight
         self.services: Services | None = None
+        # the warm worker starts while the first answers are being generated
+        threading.Thread(target=self._start_sandbox, daemon=True).start()
+
+    def _start_sandbox(self) -> None:
+        with self.lock:
+            try:
+                self.sandbox.start()
+            except Exception as exc:  # reported again, per task, by the first run
+                log.warning("sandbox did not start: %s", exc)
 
     def _execute(self, code: str, files: dict[str, bytes]):
         with self.lock:
@@ -127,21 +136,27 @@ def _run_on_ray(cfg: BenchConfig, prompts: PromptSet, todo: list[BenchTask], pro
     elif started_ray:  # a local Ray for this run only
         ray.init(include_dashboard=False, log_to_driver=False)
     per_actor = max(1, math.ceil(cfg.generator.max_concurrent_requests / cfg.workers))
+    # More tasks than request slots per actor: while some wait for the sandbox or the judge,
+    # others keep the endpoint busy. The semaphore in make_chat bounds the requests.
+    tasks_per_actor = 4 * per_actor
     actor_cls = ray.remote(num_cpus=1, max_restarts=1)(BenchWorker)
-    actors = [actor_cls.options(max_concurrency=per_actor + 2).remote(
+    actors = [actor_cls.options(max_concurrency=tasks_per_actor + 2).remote(
         cfg.model_dump(mode="json"), prompts, k, per_actor) for k in range(cfg.workers)]
     bar = tqdm(total=len(todo), desc=f"bench {cfg.library}", unit="task", disable=not progress)
     passed = [0] * (cfg.self_debug_rounds + 1)
-    pending: dict[Any, BenchTask] = {}
+    pending: dict[Any, tuple[BenchTask, int]] = {}
+    load = [0] * len(actors)  # tasks in flight per actor
     queue = list(todo)
-    capacity = cfg.workers * (per_actor + 1)
     try:
         while queue or pending:
-            while queue and len(pending) < capacity:
+            while queue and min(load) < tasks_per_actor:
+                k = load.index(min(load))  # the least busy actor
                 task = queue.pop(0)
-                pending[actors[len(pending) % len(actors)].solve.remote(task)] = task
+                pending[actors[k].solve.remote(task)] = (task, k)
+                load[k] += 1
             ready, _ = ray.wait(list(pending), num_returns=1)
-            task = pending.pop(ready[0])
+            task, k = pending.pop(ready[0])
+            load[k] -= 1
             try:
                 record = ray.get(ready[0])
             except ray.exceptions.RayError as exc:  # an actor died: record, keep going
