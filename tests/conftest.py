@@ -31,3 +31,68 @@ def jailed(sandbox):
     if not sandbox.isolation.get("namespaces"):
         pytest.skip(f"no namespaces on this machine: {sandbox.isolation.get('problems')}")
     return sandbox
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ray_processes() -> set[int]:
+    import subprocess
+
+    out = subprocess.run(["pgrep", "-f", "raylet|gcs_server|ray::"], capture_output=True, text=True)
+    return {int(p) for p in out.stdout.split()}
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    from viscoder.serve.tiny import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model, tmp_path_factory):
+    """`viscoder serve` with the tiny model on 127.0.0.1, stopped by its own PID at the end."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    pytest.importorskip("vllm")
+    before = ray_processes()
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "viscoder.cli", "serve", "--model", str(tiny_model),
+                                 "--model-id", "tiny", "--port", str(port), "max_model_len=2048"],
+                                stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"viscoder serve exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/models", timeout=5) as resp:
+                if b'"tiny"' in resp.read():
+                    break
+        except OSError:
+            time.sleep(3)
+    else:
+        proc.kill()
+        pytest.fail(f"viscoder serve not ready:\n{log.read_text()[-3000:]}")
+    info = {"base_url": base, "proc": proc, "log": log, "ray_before": before}
+    yield info
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -73,12 +73,12 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_config(
-    model: type[ConfigT],
+    schema: type[ConfigT],
     path: str | Path | None = None,
     overrides: Iterable[str] = (),
     **values: Any,
 ) -> ConfigT:
-    """Build ``model`` from a YAML file, keyword values, then ``key=value`` overrides."""
+    """Build ``schema`` from a YAML file, keyword values, then ``key=value`` overrides."""
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -94,10 +94,10 @@ def load_config(
     data = deep_merge(data, {k: v for k, v in values.items() if v is not None})
     data = deep_merge(data, parse_overrides(overrides))
     try:
-        return model.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         where = f" in {path}" if path else ""
-        lines = [f"invalid {model.__name__}{where}:"]
+        lines = [f"invalid {schema.__name__}{where}:"]
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
             lines.append(f"  {loc}: {err['msg']}")
