@@ -218,3 +218,21 @@ def test_matplotbench_copy_loads():
     by_id = {t.id: t for t in tasks}
     assert set(by_id["98"].files) == {"Consumption.csv", "Grain_Consumption_Ratio.csv", "Imports.csv"}
     assert all(t.reference_pngs[0].startswith(b"\x89PNG") for t in tasks)
+
+
+def test_parquet_with_the_published_schema(tmp_path):
+    import base64
+
+    import pandas as pd
+
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 20
+    pd.DataFrame([{"id": 7, "code_plot": "...", "code_data": "import pandas as pd\ndf = pd.read_csv('data.csv', sep=',')\n",
+                   "data_csv": "a,b\n1,2\n", "task__plot_description": " Plot Description: x",
+                   "task__plot_style": " Plot Style Description: y",
+                   "plots_gt": [base64.b64encode(png).decode()]}]).to_parquet(tmp_path / "ppb.parquet")
+    tasks, skipped = load_tasks(BenchConfig(data=str(tmp_path / "ppb.parquet")), PROMPTS)
+    assert not skipped and len(tasks) == 1
+    task = tasks[0]
+    assert task.id == "7" and task.reference_pngs == [png]
+    assert task.prelude.startswith("import pandas as pd\ndf = pd.read_csv('data.csv', sep=',')")
+    assert task.files == {"data.csv": b"a,b\n1,2\n"}

@@ -116,3 +116,13 @@ def test_unloadable_architecture_fails_with_the_engine_error(tiny_model, tmp_pat
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "could not be deployed" in proc.stderr
     assert "Traceback (most recent call last)" not in proc.stderr.split("viscoder serve:")[-1]
+
+
+def test_serve_run_import_path_builds_an_application(tiny_model, tmp_path):
+    from ray.serve import Application
+
+    from viscoder.serve.app import app_builder
+
+    config = tmp_path / "serve.yaml"
+    config.write_text(f"model: {tiny_model}\nmodel_id: tiny\ndevice: cpu\n")
+    assert isinstance(app_builder({"config": str(config), "max_replicas": 2}), Application)

@@ -8,12 +8,17 @@ the process (e.g. the threads of a ``SandboxPool``).
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import shutil
 import threading
 
 log = logging.getLogger(__name__)
+# kaleido and choreographer narrate every browser step at INFO, also from their thread while
+# the interpreter exits; only their warnings are worth a user's attention.
+for _name in ("kaleido", "choreographer", "logistro"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 _lock = threading.Lock()
 _state: dict[str, object] = {"started": False, "error": None}
@@ -47,6 +52,7 @@ def _ensure_server() -> None:
 
         kaleido.start_sync_server(n=1, timeout=60, silence_warnings=True)
         _state["started"] = True
+        atexit.register(stop)  # close Chromium before the interpreter tears down
 
 
 def render_plotly_png(fig_json: str) -> bytes:
