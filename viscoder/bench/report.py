@@ -11,6 +11,8 @@ from typing import Any
 
 import matplotlib
 
+from viscoder.sandbox.result import safe_stem
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -114,7 +116,8 @@ def _task_html(record: dict[str, Any], task: Any, out: Path) -> str:
     final = record["attempts"][-1]
     figures = [f"<figure><img src='{html.escape(p)}' loading='lazy'><figcaption>round {final['round']}"
                f"</figcaption></figure>" for p in final.get("images", [])]
-    refs = sorted((out / "reference").glob(f"{record['id']}_*.png")) if (out / "reference").exists() else []
+    ref_dir = out / "reference"
+    refs = sorted(ref_dir.glob(f"{safe_stem(record['id'])}_*.png")) if ref_dir.exists() else []
     figures += [f"<figure><img src='reference/{html.escape(p.name)}' loading='lazy'>"
                 f"<figcaption>reference</figcaption></figure>" for p in refs]
     if not figures:

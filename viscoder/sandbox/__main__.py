@@ -23,9 +23,9 @@ from viscoder.sandbox.inputs import BadInput, InputError, count_inputs, iter_inp
 from viscoder.sandbox.result import ExecResult, ExecStatus, safe_stem
 
 
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    parser = parser or argparse.ArgumentParser(prog="viscoder exec", description=__doc__,
-                                               formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="viscoder exec", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("input", help="a folder of .py files or a .jsonl file of {id, code}")
     parser.add_argument("--out", required=True, help="output JSONL, one line per input")
     parser.add_argument("--workers", type=int, default=1, help="warm workers (about one per core)")
