@@ -125,3 +125,18 @@ def test_bound_text_and_ansi():
     assert strip_ansi("\x1b[0;31mKeyError\x1b[0m") == "KeyError"
     text = bound_text("h" * 100 + "t" * 100, 60)
     assert text.startswith("h") and text.endswith("t") and "omitted" in text
+
+
+@pytest.mark.parametrize("name", ["../escape.csv", "/etc/evil.csv", "a/../../x"])
+def test_file_names_leaving_the_workdir_are_refused(sandbox, name):
+    res = sandbox.run("print('never runs')", files={name: "x"})
+    assert res.status is ExecStatus.ERROR and "leaves the working folder" in res.error_message
+
+
+def test_jupyter_backend_refuses_the_same_names(tmp_path):
+    from viscoder.sandbox.files import place_files
+
+    with pytest.raises(ValueError, match="leaves the working folder"):
+        place_files(str(tmp_path), {"../x": "eA=="})
+    place_files(str(tmp_path), {"sub/ok.txt": "eA=="})
+    assert (tmp_path / "sub" / "ok.txt").read_bytes() == b"x"

@@ -12,7 +12,6 @@ failure. A small probe installed in the kernel records whether each figure was b
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from typing import Any
 
 from viscoder.sandbox.config import SandboxConfig
 from viscoder.sandbox.errors import bound_text, strip_ansi
+from viscoder.sandbox.files import place_files
 
 _PROBE_MARK = "__viscoder_probe__"
 
@@ -88,11 +88,7 @@ class JupyterBackend:
         timeout = float(request["timeout_s"])
         workdir = tempfile.mkdtemp(prefix="viscoder-nb-")
         try:
-            for name, b64 in (request.get("files") or {}).items():
-                path = os.path.join(workdir, os.path.normpath(name).lstrip("/"))
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "wb") as fh:
-                    fh.write(base64.b64decode(b64))
+            place_files(workdir, request.get("files") or {})
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_SETUP),
                                                  nbformat.v4.new_code_cell(request["code"]),
                                                  nbformat.v4.new_code_cell(_REPORT)])

@@ -29,6 +29,7 @@ from typing import Any
 from viscoder.sandbox import jail
 from viscoder.sandbox.child import ChildPlan, child_main
 from viscoder.sandbox.config import SandboxConfig
+from viscoder.sandbox.files import place_files
 from viscoder.sandbox.protocol import ChannelClosed, recv_frame, send_frame
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -119,14 +120,7 @@ class Worker:
         for sub in ("work", "tmp", "capture", "root"):
             os.makedirs(os.path.join(task_dir, sub), mode=0o755)
         work = os.path.join(task_dir, "work")
-        for name, b64 in (req.get("files") or {}).items():
-            rel = os.path.normpath(name)
-            if rel.startswith(("..", "/")) or os.path.isabs(rel):
-                raise ValueError(f"file name {name!r} leaves the working folder")
-            path = os.path.join(work, rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as fh:
-                fh.write(base64.b64decode(b64))
+        place_files(work, req.get("files") or {})
         script = os.path.join(work, "script.py")
         if not os.path.exists(script):
             with open(script, "w", encoding="utf-8") as fh:
