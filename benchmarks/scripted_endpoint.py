@@ -39,7 +39,6 @@ class ScriptedEndpoint:
         self.conversations: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
         self.requests = Counter()
         self.lock = threading.Lock()
-        self.busy_s = 0.0  # time spent answering, summed over requests
         self.arrivals: list[float] = []  # time.monotonic() of each generation request
         self._server: ThreadingHTTPServer | None = None
 
@@ -70,15 +69,14 @@ class ScriptedEndpoint:
                for m in messages if isinstance(m, dict)) and _is_judge(messages):
             kind = "judge"
             text = self.judge_reply
-            first_user = "judge"
         else:
             kind = "gen"
             first_user = next((m.get("content") for m in messages if m.get("role") == "user"), "")
             first_user = first_user if isinstance(first_user, str) else json.dumps(first_user)
             rounds = sum(1 for m in messages if m.get("role") == "assistant")
             with self.lock:
-                status, times = self.faults.get(_key(first_user, self.faults), (0, 0))
                 key = _key(first_user, self.faults)
+                status, times = self.faults.get(key, (0, 0)) if key else (0, 0)
                 if key and self.fault_counts[key] < times:
                     self.fault_counts[key] += 1
                     return status, {"error": {"message": f"injected fault {status}"}}
@@ -88,10 +86,8 @@ class ScriptedEndpoint:
             if text is None:
                 return 500, {"error": {"message": "the policy has no answer"}}
         with self.slots:  # capacity: at most N requests are being 'generated' at once
-            started = time.monotonic()
             time.sleep(self.latency_s)
             with self.lock:
-                self.busy_s += time.monotonic() - started
                 self.requests[kind] += 1
         return 200, {
             "id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()),
