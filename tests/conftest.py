@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -55,9 +56,10 @@ def tiny_model(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
-@pytest.fixture(scope="session")
-def tiny_server(tiny_model, tmp_path_factory):
-    """`viscoder serve` with the tiny model on 127.0.0.1, stopped by its own PID at the end."""
+@contextlib.contextmanager
+def viscoder_serve(model, model_id: str, log_dir, *extra: str):
+    """`viscoder serve` on 127.0.0.1 in its own session, stopped by its own PID at the end.
+    Yields {"base_url", "proc", "log", "ray_before"}."""
     import signal
     import subprocess
     import sys
@@ -67,32 +69,40 @@ def tiny_server(tiny_model, tmp_path_factory):
     pytest.importorskip("vllm")
     before = ray_processes()
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    log = Path(log_dir) / "serve.log"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "viscoder.cli", "serve", "--model", str(tiny_model),
-                                 "--model-id", "tiny", "--port", str(port), "max_model_len=2048"],
+        proc = subprocess.Popen([sys.executable, "-m", "viscoder.cli", "serve", "--model", str(model),
+                                 "--model-id", model_id, "--port", str(port), *extra],
                                 stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"viscoder serve exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/models", timeout=5) as resp:
-                if b'"tiny"' in resp.read():
-                    break
-        except OSError:
-            time.sleep(3)
-    else:
-        proc.kill()
-        pytest.fail(f"viscoder serve not ready:\n{log.read_text()[-3000:]}")
-    info = {"base_url": base, "proc": proc, "log": log, "ray_before": before}
-    yield info
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    try:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"viscoder serve exited early:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/models", timeout=5) as resp:
+                    if f'"{model_id}"'.encode() in resp.read():
+                        break
+            except OSError:
+                time.sleep(3)
+        else:
+            pytest.fail(f"viscoder serve not ready:\n{log.read_text()[-3000:]}")
+        yield {"base_url": base, "proc": proc, "log": log, "ray_before": before}
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model, tmp_path_factory):
+    """`viscoder serve` with the tiny model, shared by the bench and serve tests."""
+    with viscoder_serve(tiny_model, "tiny", tmp_path_factory.mktemp("serve"),
+                        "max_model_len=2048") as info:
+        yield info

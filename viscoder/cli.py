@@ -4,6 +4,7 @@ sub-package's library function.
     viscoder exec INPUT --out OUT.jsonl [--workers N] [--timeout S] [--memory-mb MB]
     viscoder bench --benchmark pandasplotbench --library seaborn --base-url URL --model NAME --out DIR
     viscoder bench compare DIR1 DIR2 ...
+    viscoder train --config YAML [key=value ...]
     viscoder serve --model PATH_OR_HF_ID [--model-id NAME] [--host 127.0.0.1] [--port 8000]
 """
 
@@ -17,6 +18,7 @@ from viscoder import __version__
 COMMANDS = {
     "exec": ("viscoder.sandbox.__main__", "run plotting scripts in the sandbox"),
     "bench": ("viscoder.bench.__main__", "evaluate a model on PandasPlotBench / MatPlotBench"),
+    "train": ("viscoder.train.__main__", "fine-tune a model on chat data (Ray Train + DeepSpeed)"),
     "serve": ("viscoder.serve.__main__", "serve a model behind an OpenAI-compatible endpoint"),
 }
 

@@ -27,6 +27,7 @@ from viscoder.bench.metrics import summarize
 from viscoder.bench.tasks import BenchTask, load_tasks
 from viscoder.config import ConfigError
 from viscoder.prompts import PromptSet
+from viscoder.ray_init import ensure_ray
 from viscoder.sandbox import Sandbox
 from viscoder.sandbox.result import safe_stem
 
@@ -130,11 +131,7 @@ def _run_on_ray(cfg: BenchConfig, prompts: PromptSet, todo: list[BenchTask], pro
     import ray
     from tqdm import tqdm
 
-    started_ray = not ray.is_initialized()
-    if started_ray and cfg.ray_address:
-        ray.init(address=cfg.ray_address)
-    elif started_ray:  # a local Ray for this run only
-        ray.init(include_dashboard=False, log_to_driver=False)
+    started_ray = ensure_ray(cfg.ray_address, log_to_driver=False)
     per_actor = max(1, math.ceil(cfg.generator.max_concurrent_requests / cfg.workers))
     # More tasks than request slots per actor: while some wait for the sandbox or the judge,
     # others keep the endpoint busy. The semaphore in make_chat bounds the requests.

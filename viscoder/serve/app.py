@@ -10,18 +10,13 @@ and a small KV cache.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+# ModelNotFound and check_model_source are part of this module's API (serve's CLI, tests).
+from viscoder.model_source import CLOUD_PREFIXES, ModelNotFound, check_model_source  # noqa: F401
 from viscoder.serve.config import ServeConfig
-
-_CLOUD_PREFIXES = ("s3://", "gs://", "gcs://", "abfss://", "azure://")
-
-
-class ModelNotFound(ValueError):
-    """The model source cannot be served; the message says why."""
 
 
 def resolve_device(cfg: ServeConfig) -> str:
@@ -42,28 +37,6 @@ def resolve_device(cfg: ServeConfig) -> str:
         return "cpu"
 
 
-def check_model_source(model: str) -> None:
-    """Clear errors for a local folder that is missing or is not a model, before any Ray work.
-    Hugging Face ids and cloud paths are checked by the engine when it loads them."""
-    if model.startswith(_CLOUD_PREFIXES):
-        return
-    path = Path(model).expanduser()
-    looks_local = path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1
-    if not looks_local:
-        return  # an org/name Hugging Face id
-    if not path.is_dir():
-        raise ModelNotFound(f"model folder not found: {model}")
-    config = path / "config.json"
-    if not config.exists():
-        raise ModelNotFound(f"{model} has no config.json: not a Hugging Face model folder")
-    try:
-        json.loads(config.read_text())
-    except ValueError as exc:
-        raise ModelNotFound(f"{config} is not valid JSON: {exc}") from None
-    if not any(path.glob("*.safetensors")) and not any(path.glob("*.bin")):
-        raise ModelNotFound(f"{model} holds no weights (*.safetensors or *.bin)")
-
-
 def model_id_of(cfg: ServeConfig) -> str:
     return cfg.model_id or Path(cfg.model.rstrip("/")).name
 
@@ -73,7 +46,7 @@ def build_llm_config(cfg: ServeConfig) -> Any:
 
     device = resolve_device(cfg)
     source: Any = cfg.model
-    if cfg.model.startswith(_CLOUD_PREFIXES):
+    if cfg.model.startswith(CLOUD_PREFIXES):
         source = {"bucket_uri": cfg.model}
     elif Path(cfg.model).expanduser().exists():
         source = str(Path(cfg.model).expanduser().resolve())

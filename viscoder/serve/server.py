@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from viscoder.ray_init import ensure_ray
 from viscoder.serve.app import build_app, model_id_of
 from viscoder.serve.config import ServeConfig
 
@@ -31,14 +32,9 @@ class ServeFailed(RuntimeError):
 def start(cfg: ServeConfig, stopping: threading.Event | None = None) -> str:
     """Start Ray (local unless ``ray_address``), Serve's HTTP proxy on host:port, and the app.
     Returns the base URL once the model answers."""
-    import ray
     from ray import serve
 
-    if not ray.is_initialized():
-        if cfg.ray_address:
-            ray.init(address=cfg.ray_address)
-        else:
-            ray.init(include_dashboard=False)
+    ensure_ray(cfg.ray_address)
     app = build_app(cfg)  # after ray.init: device=auto looks at the cluster's resources
     serve.start(http_options={"host": cfg.host, "port": cfg.port})
     try:

@@ -2,7 +2,7 @@
 
 A 2-layer Qwen2 (head size 32, which vLLM's CPU attention needs) with random weights, a
 byte-level BPE tokenizer trained on the spot on text shipped with viscoder (prompt templates
-and example scripts), and a ChatML chat template. It loads in transformers and vLLM like any
+and example scripts), and the Qwen2.5 chat template. It loads in transformers and vLLM like any
 Hugging Face model folder; what it writes is noise.
 
     viscoder serve tiny-model runs/tiny-model
@@ -12,16 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' }}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}"
-    "{% endif %}{% endfor %}{% endif %}"
-    "{{ '<|im_end|>\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
+
+def qwen2_5_chat_template() -> str:
+    """Qwen2.5's own chat template (TRL ships a verbatim copy), so the tiny model goes
+    through exactly the template handling the real Qwen2.5-Coder models get."""
+    from trl.chat_template_utils import qwen2_5_chat_template as template
+
+    return template
+
+
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 
@@ -29,6 +28,7 @@ def _corpus() -> list[str]:
     root = Path(__file__).resolve().parent.parent
     texts = [p.read_text() for p in sorted((root / "prompts" / "templates").glob("*.txt"))]
     texts += [p.read_text() for p in sorted((root / "examples" / "scripts").glob("*.py"))]
+    texts.append(qwen2_5_chat_template())
     texts.append("".join(chr(c) for c in range(32, 127)))
     return texts
 
@@ -54,7 +54,7 @@ def build_tiny_model(out_dir: str | Path, *, vocab_size: int = 1024, hidden_size
     bpe.train_from_iterator(_corpus(), trainer)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>",
                                         pad_token="<|endoftext|>", bos_token=None)
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = qwen2_5_chat_template()
     tokenizer.model_max_length = 2048
     tokenizer.save_pretrained(out)
 
