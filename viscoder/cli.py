@@ -4,6 +4,7 @@ sub-package's library function.
     viscoder exec INPUT --out OUT.jsonl [--workers N] [--timeout S] [--memory-mb MB]
     viscoder bench --benchmark pandasplotbench --library seaborn --base-url URL --model NAME --out DIR
     viscoder bench compare DIR1 DIR2 ...
+    viscoder data --config YAML [--steps a,b] [--force] [key=value ...]
     viscoder train --config YAML [key=value ...]
     viscoder serve --model PATH_OR_HF_ID [--model-id NAME] [--host 127.0.0.1] [--port 8000]
 """
@@ -18,6 +19,7 @@ from viscoder import __version__
 COMMANDS = {
     "exec": ("viscoder.sandbox.__main__", "run plotting scripts in the sandbox"),
     "bench": ("viscoder.bench.__main__", "evaluate a model on PandasPlotBench / MatPlotBench"),
+    "data": ("viscoder.data.__main__", "build the SFT dataset of plotting code (Ray Data)"),
     "train": ("viscoder.train.__main__", "fine-tune a model on chat data (Ray Train + DeepSpeed)"),
     "serve": ("viscoder.serve.__main__", "serve a model behind an OpenAI-compatible endpoint"),
 }

@@ -130,11 +130,20 @@ def test_blocking_show_and_input_do_not_hang(sandbox):
     assert len(res.figures) == 2
 
 
-def _sandbox_processes(sandbox) -> list[int]:
-    """Processes running under the uid the worker gives its scripts (root mode only)."""
+def _sandbox_processes(sandbox, settle_s: float = 3.0) -> list[int]:
+    """Processes running under the uid the worker gives its scripts (root mode only), after
+    giving the kernel up to ``settle_s`` to reap a script killed a moment ago."""
     if not sandbox.isolation.get("separate_uid"):
         return []
-    uid = sandbox.config.sandbox_uid_base + sandbox.slot
+    deadline = time.monotonic() + settle_s
+    found = _processes_of_uid(sandbox.config.sandbox_uid_base + sandbox.slot)
+    while found and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = _processes_of_uid(sandbox.config.sandbox_uid_base + sandbox.slot)
+    return found
+
+
+def _processes_of_uid(uid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

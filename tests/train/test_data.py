@@ -22,6 +22,8 @@ def chat(i, n_turns=1):
 @pytest.fixture(scope="module")
 def local_ray():
     ray = pytest.importorskip("ray")
+    if ray.is_initialized():  # an earlier test's Ray: start a fresh one with known resources
+        ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

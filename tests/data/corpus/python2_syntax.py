@@ -1,0 +1,3 @@
+import matplotlib.pyplot as plt
+print "plotting"
+plt.plot([1, 2, 3])

@@ -1,0 +1,135 @@
+"""The LLM steps on ``ray.data.llm``: extraction (text in, a script out) and annotation (a
+script and its image in, the five-part instruction out), against any OpenAI-compatible
+endpoint through Ray's HTTP request processor (rate limit, retries and concurrency are
+Ray's). What is ours is the request and reading the answer: an answer that is not usable
+(no code block, "NONE", not JSON, an API error) rejects the row with the reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from typing import Any
+
+from viscoder.data.annotate import messages_for
+from viscoder.data.config import LLMEndpoint
+from viscoder.prompts.data import ANNOTATION_PARTS, annotate_request, extract_request
+
+_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
+_JSON = re.compile(r"\{.*\}", re.DOTALL)
+
+
+def parse_extraction(text: str) -> tuple[str | None, str]:
+    """(code, "") or (None, reason)."""
+    if not text or not text.strip():
+        return None, "empty answer"
+    if text.strip().strip(".").upper() == "NONE":
+        return None, "nothing usable"
+    blocks = _FENCE.findall(text)
+    if not blocks:
+        return None, "no code block in the answer"
+    code = max(blocks, key=len).strip()
+    try:
+        compile(code, "<llm>", "exec")
+    except SyntaxError as exc:
+        return None, f"answer does not parse: {exc.msg}"
+    return code + "\n", ""
+
+
+def parse_annotation(text: str) -> tuple[dict | None, str]:
+    match = _JSON.search(text or "")
+    if not match:
+        return None, "no JSON object in the answer"
+    try:
+        parts = json.loads(match.group(0))
+    except json.JSONDecodeError as exc:
+        return None, f"answer is not JSON: {exc.msg}"
+    if not isinstance(parts, dict):
+        return None, "answer is not a JSON object"
+    missing = [p for p in ANNOTATION_PARTS if not str(parts.get(p, "")).strip()]
+    if missing:
+        return None, f"answer lacks {', '.join(missing)}"
+    return {p: str(parts[p]) for p in ANNOTATION_PARTS}, ""
+
+
+def _answer(row: dict) -> tuple[str | None, str]:
+    response = row.get("http_response") or {}
+    if "error" in response:
+        err = response["error"]
+        return None, f"endpoint error: {err.get('message', err) if isinstance(err, dict) else err}"
+    try:
+        return response["choices"][0]["message"]["content"] or "", ""
+    except (KeyError, IndexError, TypeError):
+        return None, "unexpected response shape"
+
+
+def _payload(endpoint: LLMEndpoint, messages: list[dict]) -> dict[str, Any]:
+    return {"model": endpoint.model, "messages": messages, "max_tokens": endpoint.max_tokens,
+            "temperature": endpoint.temperature}
+
+
+def _strip(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in ("payload", "http_response")}
+
+
+def extract_postprocess(row: dict) -> dict:
+    text, error = _answer(row)
+    row = _strip(row)
+    code, reason = (None, error) if text is None else parse_extraction(text)
+    if code is None:
+        row["stage"], row["reason"] = "extract", f"llm: {reason}"
+    else:
+        row["stage"], row["reason"] = "", ""
+        row["code"], row["extractor"] = code, "llm"
+    return row
+
+
+def annotate_postprocess(row: dict) -> dict:
+    text, error = _answer(row)
+    row = _strip(row)
+    parts, reason = (None, error) if text is None else parse_annotation(text)
+    if parts is None:
+        row["stage"], row["reason"] = "annotate", f"llm: {reason}"
+    else:
+        row["instruction"] = json.dumps(parts)
+        row["messages"] = messages_for(parts, row["code"])
+        row["annotator"] = "llm"
+    return row
+
+
+def _processor(endpoint: LLMEndpoint, preprocess, postprocess):
+    from ray.data.llm import HttpRequestProcessorConfig, build_processor
+
+    headers = {"Content-Type": "application/json"}
+    if endpoint.api_key_env:
+        key = os.environ.get(endpoint.api_key_env)
+        if not key:
+            raise ValueError(f"environment variable {endpoint.api_key_env} (the LLM API key) "
+                             "is not set")
+        headers["Authorization"] = f"Bearer {key}"
+    config = HttpRequestProcessorConfig(
+        url=endpoint.base_url.rstrip("/") + "/chat/completions", headers=headers,
+        qps=int(endpoint.qps) if endpoint.qps else None, concurrency=endpoint.concurrency,
+        batch_size=16, max_retries=3)
+    return build_processor(config, preprocess=preprocess, postprocess=postprocess)
+
+
+def extraction_processor(endpoint: LLMEndpoint):
+    def preprocess(row: dict) -> dict:
+        messages = [{"role": "user", "content": extract_request(row["text"][:20000])}]
+        return {**row, "payload": _payload(endpoint, messages)}
+
+    return _processor(endpoint, preprocess, extract_postprocess)
+
+
+def annotation_processor(endpoint: LLMEndpoint):
+    def preprocess(row: dict) -> dict:
+        image = base64.b64encode(row["image"]).decode()
+        messages = [{"role": "user", "content": [
+            {"type": "text", "text": annotate_request(row["code"])},
+            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}]}]
+        return {**row, "payload": _payload(endpoint, messages)}
+
+    return _processor(endpoint, preprocess, annotate_postprocess)
