@@ -20,6 +20,7 @@ import pandas as pd
 from viscoder.data.rows import primary_library
 
 DATASET_COLUMNS = ["id", "source", "library", "messages", "image", "extractor", "annotator"]
+REJECT_COLUMNS = ["id", "source", "stage", "reason"]
 
 
 def to_dataset_rows(batch: pd.DataFrame) -> pd.DataFrame:
@@ -36,7 +37,7 @@ def to_dataset_rows(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_reject_rows(batch: pd.DataFrame) -> pd.DataFrame:
-    return batch[["id", "source", "stage", "reason"]].reset_index(drop=True)
+    return batch[REJECT_COLUMNS].reset_index(drop=True)
 
 
 def write_jsonl(dataset_dir: Path, out: Path) -> int:

@@ -172,7 +172,14 @@ def step_mix(cfg: DataConfig, out: Path):
 def step_export(cfg: DataConfig, out: Path) -> dict[str, Any]:
     from ray.data.expressions import col
 
-    from viscoder.data.export import to_dataset_rows, to_reject_rows, write_card, write_jsonl
+    from viscoder.data.export import (
+        DATASET_COLUMNS,
+        REJECT_COLUMNS,
+        to_dataset_rows,
+        to_reject_rows,
+        write_card,
+        write_jsonl,
+    )
 
     ds = _previous(out, "export")
     for name in ("dataset", "rejects"):
@@ -183,6 +190,8 @@ def step_export(cfg: DataConfig, out: Path) -> dict[str, Any]:
         str(out / "dataset"), min_rows_per_file=cfg.shard_rows)
     ds.filter(expr=col("stage") != "").map_batches(to_reject_rows, batch_format="pandas") \
         .write_parquet(str(out / "rejects"))
+    for name, columns in (("dataset", DATASET_COLUMNS), ("rejects", REJECT_COLUMNS)):
+        _ensure_table(out / name, columns)
     stats = _stats(ds, cfg)
     if cfg.jsonl:
         write_jsonl(out / "dataset", out / "dataset.jsonl")
@@ -193,6 +202,16 @@ def step_export(cfg: DataConfig, out: Path) -> dict[str, Any]:
     (out / "stats.json").write_text(json.dumps(stats, indent=2))
     write_card(out, stats, examples)
     return stats
+
+
+def _ensure_table(folder: Path, columns: list[str]) -> None:
+    """Ray writes no file for an empty result; readers still expect a (empty) table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not any(folder.glob("*.parquet")):
+        import pandas as pd
+
+        pd.DataFrame({c: pd.Series([], dtype=object) for c in columns}).to_parquet(
+            folder / "part-empty.parquet")
 
 
 def _stats(ds, cfg: DataConfig) -> dict[str, Any]:
