@@ -1,5 +1,5 @@
 # The two commands a newcomer runs on a fresh machine:
-#   make demo   set up, then run the main job on the bundled examples
+#   make demo   set up, then run the whole loop (data, train, serve, bench) on bundled inputs
 #   make test   set up, then run lint and the test suite (what CI runs)
 PY := .venv/bin/python
 
@@ -9,8 +9,7 @@ setup:
 	bash scripts/setup.sh
 
 demo: setup
-	$(PY) -m viscoder.cli exec viscoder/examples/scripts --out runs/exec/results.jsonl --workers 2
-	@echo "results: runs/exec/results.jsonl, images: runs/exec/results_images/"
+	$(PY) -m viscoder.cli demo --out runs/demo
 
 test: setup
 	.venv/bin/ruff check .

@@ -7,6 +7,7 @@ sub-package's library function.
     viscoder data --config YAML [--steps a,b] [--force] [key=value ...]
     viscoder train --config YAML [key=value ...]
     viscoder serve --model PATH_OR_HF_ID [--model-id NAME] [--host 127.0.0.1] [--port 8000]
+    viscoder demo [--out runs/demo]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ COMMANDS = {
     "data": ("viscoder.data.__main__", "build the SFT dataset of plotting code (Ray Data)"),
     "train": ("viscoder.train.__main__", "fine-tune a model on chat data (Ray Train + DeepSpeed)"),
     "serve": ("viscoder.serve.__main__", "serve a model behind an OpenAI-compatible endpoint"),
+    "demo": ("viscoder.demo", "the whole loop on a laptop: data, train, serve, bench"),
 }
 
 

@@ -130,3 +130,19 @@ def test_benchmark_overlap_share():
 def test_primary_library_is_the_most_specific():
     assert primary_library("matplotlib,seaborn") == "seaborn"
     assert primary_library("matplotlib") == "matplotlib" and primary_library("") == ""
+
+
+def test_config_needs_an_input_and_an_endpoint_for_llm_steps():
+    from viscoder.config import ConfigError, load_config
+    from viscoder.data.config import DataConfig
+
+    with pytest.raises(ConfigError, match="at least one input"):
+        load_config(DataConfig, None, ["output_dir=o"])
+    with pytest.raises(ConfigError, match="need an `llm` endpoint"):
+        load_config(DataConfig, None, ["output_dir=o", "raw.paths=[x]", "annotator=llm"])
+    with pytest.raises(ConfigError, match="base_url"):
+        load_config(DataConfig, None, ["output_dir=o", "raw.paths=[x]", "extractor=llm",
+                                       "llm.model=m"])
+    cfg = load_config(DataConfig, None, ["output_dir=o", "raw.paths=[x]", "extractor=llm",
+                                         "llm.model=m", "llm.engine=vllm"])
+    assert cfg.llm.engine == "vllm"

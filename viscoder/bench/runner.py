@@ -26,6 +26,7 @@ from viscoder.bench.engine import Chat, EndpointFailure, Services, solve_task
 from viscoder.bench.metrics import summarize
 from viscoder.bench.tasks import BenchTask, load_tasks
 from viscoder.config import ConfigError
+from viscoder.metrics import count
 from viscoder.prompts import PromptSet
 from viscoder.ray_init import ensure_ray
 from viscoder.sandbox import Sandbox
@@ -81,7 +82,9 @@ class BenchWorker:
 
     def _execute(self, code: str, files: dict[str, bytes]):
         with self.lock:
-            return self.sandbox.run(code, files=files)
+            result = self.sandbox.run(code, files=files)
+        count("viscoder_scripts_executed", {"stage": "bench", "status": result.status.value})
+        return result
 
     async def solve(self, task: BenchTask) -> dict[str, Any]:
         if self.services is None:  # created here: the semaphores belong to the actor's loop
@@ -90,7 +93,15 @@ class BenchWorker:
                 chat=make_chat(self.cfg.generator, self.in_flight),
                 execute=lambda code, files: asyncio.to_thread(self._execute, code, files),
                 judge_chat=judge)
-        return await solve_task(task, self.cfg, self.prompts, self.services)
+        record = await solve_task(task, self.cfg, self.prompts, self.services)
+        result = ("passed" if record["passed_round"] is not None
+                  else "endpoint_error" if record.get("endpoint_error") else "failed")
+        count("viscoder_bench_tasks", {"library": self.cfg.library, "result": result})
+        for attempt in record.get("attempts", []):
+            count("viscoder_bench_attempts", {"library": self.cfg.library,
+                                              "round": str(attempt.get("round")),
+                                              "status": str(attempt.get("status"))})
+        return record
 
 
 def run_bench(cfg: BenchConfig, progress: bool = True) -> dict[str, Any]:

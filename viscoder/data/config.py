@@ -36,14 +36,26 @@ class FeedbackSource(StrictConfig):
 
 
 class LLMEndpoint(StrictConfig):
-    """Any OpenAI-compatible endpoint (vLLM, `viscoder serve`, a hosted API)."""
-    base_url: str
-    model: str
+    """Any OpenAI-compatible endpoint (vLLM, `viscoder serve`, a hosted API), or, with
+    ``engine: vllm``, a vLLM engine inside the Ray Data plan on the cluster's GPU nodes."""
+    engine: Literal["http", "vllm"] = "http"
+    base_url: str | None = Field(None, description="for engine=http, e.g. http://host:8000/v1")
+    model: str = Field(..., description="the served model name, or for engine=vllm the "
+                       "Hugging Face id / folder to load")
+    engine_kwargs: dict = Field(default_factory=dict, description="engine=vllm: vLLM engine "
+                                "arguments (tensor_parallel_size, max_model_len...)")
+    accelerator_type: str | None = Field(None, description="engine=vllm: e.g. H100")
     api_key_env: str | None = Field(None, description="environment variable with the key")
     concurrency: int = Field(4, ge=1, description="request workers of the Ray Data processor")
     max_tokens: int = Field(1024, ge=16)
     temperature: float = Field(0.0, ge=0)
     qps: float | None = Field(None, gt=0, description="requests/s cap across the run")
+
+    @model_validator(mode="after")
+    def _engine(self) -> LLMEndpoint:
+        if self.engine == "http" and not self.base_url:
+            raise ValueError("engine=http needs base_url")
+        return self
 
 
 class DataConfig(StrictConfig):
@@ -63,6 +75,10 @@ class DataConfig(StrictConfig):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     exec_actors: int | None = Field(None, ge=1, description="sandbox actors; default: CPUs - 1")
     exec_batch_rows: int = Field(8, ge=1)
+    exec_resources: dict[str, float] = Field(default_factory=dict, description="custom Ray "
+                                             "resources each sandbox actor asks for, e.g. "
+                                             "{sandbox: 1} so untrusted code lands only on the "
+                                             "cluster's sandbox nodes (cluster.yaml)")
 
     dedup: Literal["exact", "near", "none"] = Field(
         "near", description="near: also drops code equal after normalising comments, "

@@ -14,6 +14,7 @@ import os
 import pandas as pd
 
 from viscoder.data.rows import alive, reject
+from viscoder.metrics import count
 from viscoder.sandbox import Sandbox, SandboxConfig
 
 
@@ -25,6 +26,7 @@ def execute_rows(batch: pd.DataFrame, sandbox: Sandbox) -> pd.DataFrame:
         if batch.at[i, "table_name"]:
             files[batch.at[i, "table_name"]] = batch.at[i, "table_csv"].encode()
         result = sandbox.run(batch.at[i, "code"], files=files, task_id=str(batch.at[i, "id"]))
+        count("viscoder_scripts_executed", {"stage": "data", "status": result.status.value})
         if not result.ok:
             detail = f"{result.error_type}: {result.error_message}" if result.error_type else ""
             reject(batch, i, "execute", f"{result.status.value}" + (f" ({detail})"[:300]

@@ -1,8 +1,10 @@
 """The LLM steps on ``ray.data.llm``: extraction (text in, a script out) and annotation (a
-script and its image in, the five-part instruction out), against any OpenAI-compatible
-endpoint through Ray's HTTP request processor (rate limit, retries and concurrency are
-Ray's). What is ours is the request and reading the answer: an answer that is not usable
-(no code block, "NONE", not JSON, an API error) rejects the row with the reason.
+script and its image in, the five-part instruction out). Two engines, both Ray's processors:
+an OpenAI-compatible endpoint through the HTTP request processor (rate limit, retries and
+concurrency are Ray's), or a vLLM engine inside the plan on GPU nodes
+(``vLLMEngineProcessorConfig``). What is ours is the request and reading the answer: an
+answer that is not usable (no code block, "NONE", not JSON, an API or engine error) rejects
+the row with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from viscoder.data.annotate import messages_for
 from viscoder.data.config import LLMEndpoint
+from viscoder.data.rows import COLUMNS
 from viscoder.prompts.data import ANNOTATION_PARTS, annotate_request, extract_request
 
 _FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
@@ -55,6 +58,10 @@ def parse_annotation(text: str) -> tuple[dict | None, str]:
 
 
 def _answer(row: dict) -> tuple[str | None, str]:
+    if row.get("__inference_error__"):
+        return None, f"engine error: {row['__inference_error__']}"[:300]
+    if "generated_text" in row:  # the in-plan vLLM engine
+        return row["generated_text"] or "", ""
     response = row.get("http_response") or {}
     if "error" in response:
         err = response["error"]
@@ -71,7 +78,11 @@ def _payload(endpoint: LLMEndpoint, messages: list[dict]) -> dict[str, Any]:
 
 
 def _strip(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k not in ("payload", "http_response")}
+    """Back to the row shape: the processors' own columns go, and `messages` (which the vLLM
+    engine used for the prompt) is ours again, empty until annotation fills it."""
+    out = {k: row.get(k, default) for k, default in COLUMNS.items()}
+    out["messages"] = ""
+    return out
 
 
 def extract_postprocess(row: dict) -> dict:
@@ -99,8 +110,13 @@ def annotate_postprocess(row: dict) -> dict:
     return row
 
 
-def _processor(endpoint: LLMEndpoint, preprocess, postprocess):
+def _processor(endpoint: LLMEndpoint, make_messages, postprocess, images: bool = False):
+    if endpoint.engine == "vllm":
+        return _vllm_processor(endpoint, make_messages, postprocess, images)
     from ray.data.llm import HttpRequestProcessorConfig, build_processor
+
+    def preprocess(row: dict) -> dict:
+        return {**row, "payload": _payload(endpoint, make_messages(row))}
 
     headers = {"Content-Type": "application/json"}
     if endpoint.api_key_env:
@@ -116,20 +132,37 @@ def _processor(endpoint: LLMEndpoint, preprocess, postprocess):
     return build_processor(config, preprocess=preprocess, postprocess=postprocess)
 
 
-def extraction_processor(endpoint: LLMEndpoint):
-    def preprocess(row: dict) -> dict:
-        messages = [{"role": "user", "content": extract_request(row["text"][:20000])}]
-        return {**row, "payload": _payload(endpoint, messages)}
+def _vllm_processor(endpoint: LLMEndpoint, make_messages, postprocess, images: bool):
+    from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
-    return _processor(endpoint, preprocess, extract_postprocess)
+    config = vLLMEngineProcessorConfig(
+        model_source=endpoint.model, engine_kwargs=endpoint.engine_kwargs,
+        concurrency=endpoint.concurrency, batch_size=16,
+        accelerator_type=endpoint.accelerator_type, should_continue_on_error=True,
+        prepare_multimodal_stage={"enabled": images})
+
+    def preprocess(row: dict) -> dict:
+        return {**row, "messages": make_messages(row),
+                "sampling_params": {"max_tokens": endpoint.max_tokens,
+                                    "temperature": endpoint.temperature}}
+
+    return build_processor(config, preprocess=preprocess, postprocess=postprocess)
+
+
+def extraction_messages(row: dict) -> list[dict]:
+    return [{"role": "user", "content": extract_request(row["text"][:20000])}]
+
+
+def annotation_messages(row: dict) -> list[dict]:
+    image = base64.b64encode(row["image"]).decode()
+    return [{"role": "user", "content": [
+        {"type": "text", "text": annotate_request(row["code"])},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}]}]
+
+
+def extraction_processor(endpoint: LLMEndpoint):
+    return _processor(endpoint, extraction_messages, extract_postprocess)
 
 
 def annotation_processor(endpoint: LLMEndpoint):
-    def preprocess(row: dict) -> dict:
-        image = base64.b64encode(row["image"]).decode()
-        messages = [{"role": "user", "content": [
-            {"type": "text", "text": annotate_request(row["code"])},
-            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}]}]
-        return {**row, "payload": _payload(endpoint, messages)}
-
-    return _processor(endpoint, preprocess, annotate_postprocess)
+    return _processor(endpoint, annotation_messages, annotate_postprocess, images=True)

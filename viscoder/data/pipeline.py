@@ -136,12 +136,13 @@ def step_execute(cfg: DataConfig, out: Path):
     from viscoder.data.execute import SandboxExecutor
 
     actors = cfg.exec_actors or max(1, int(ray.cluster_resources().get("CPU", 2)) - 1)
+    # Ray Data's actor pools restart a dead actor and re-run its batch (max_restarts=-1,
+    # max_task_retries=-1 by default): nothing is lost or doubled (tests/data/test_pipeline.py).
     return _previous(out, "execute").map_batches(
         SandboxExecutor, batch_format="pandas", batch_size=cfg.exec_batch_rows,
-        compute=ray.data.ActorPoolStrategy(size=actors), num_cpus=1,
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors), num_cpus=1,
         fn_constructor_kwargs={"sandbox_config": cfg.sandbox.model_dump()},
-        # a dead actor is replaced and its batch re-run elsewhere (nothing lost or doubled)
-        max_restarts=-1, max_task_retries=-1)
+        resources=cfg.exec_resources or None)
 
 
 def step_annotate(cfg: DataConfig, out: Path):
