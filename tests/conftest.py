@@ -60,44 +60,34 @@ def tiny_model(tmp_path_factory):
 def viscoder_serve(model, model_id: str, log_dir, *extra: str):
     """`viscoder serve` on 127.0.0.1 in its own session, stopped by its own PID at the end.
     Yields {"base_url", "proc", "log", "ray_before"}."""
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     pytest.importorskip("vllm")
+    from viscoder.serve.server import ServeFailed, start_process, stop_process
+
     before = ray_processes()
-    port = free_port()
     log = Path(log_dir) / "serve.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "viscoder.cli", "serve", "--model", str(model),
-                                 "--model-id", model_id, "--port", str(port), *extra],
-                                stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 600
     try:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"viscoder serve exited early:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/models", timeout=5) as resp:
-                    if f'"{model_id}"'.encode() in resp.read():
-                        break
-            except OSError:
-                time.sleep(3)
-        else:
-            pytest.fail(f"viscoder serve not ready:\n{log.read_text()[-3000:]}")
+        proc, base = start_process(model, model_id, free_port(), log, *extra, timeout_s=600)
+    except ServeFailed as exc:
+        pytest.fail(str(exc))
+    try:
         yield {"base_url": base, "proc": proc, "log": log, "ray_before": before}
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
+
+
+def descendant_pids(marker: str) -> list[int]:
+    """Processes under this test process (its own local Ray) whose command line has
+    ``marker``, e.g. a Ray actor's class name."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if marker in " ".join(proc.cmdline()):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
 
 
 @pytest.fixture(scope="session")

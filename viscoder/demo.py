@@ -49,6 +49,7 @@ def run_demo(out: Path) -> dict[str, float]:
     from viscoder.config import load_config
     from viscoder.data.config import DataConfig
     from viscoder.data.pipeline import run_data
+    from viscoder.serve import server
     from viscoder.serve.tiny import build_tiny_model
     from viscoder.train.config import TrainConfig
     from viscoder.train.runner import run_train
@@ -75,7 +76,9 @@ def run_demo(out: Path) -> dict[str, float]:
         # `viscoder serve` in its own process and its own local Ray, as a user runs it in a
         # second terminal: the bench's sandbox actors then do not compete with the replica
         # for the same two logical CPUs.
-        proc, base_url = _start_server(trained, out / "serve.log")
+        proc, base_url = server.start_process(
+            trained, "viscoder-demo", _free_port(), out / "serve.log",
+            "--config", str(CONFIGS / "serve.yaml"))
         print(f"serving {trained} at {base_url} (log: {out / 'serve.log'})")
     try:
         with _step("5/5 bench: generate, execute, self-debug, report", timings):
@@ -86,7 +89,7 @@ def run_demo(out: Path) -> dict[str, float]:
                 "judge": {"enabled": False}})
             summary = run_bench(bench_cfg)
     finally:
-        _stop_server(proc)
+        server.stop_process(proc)
     print("\n=== done ===")
     for name, seconds in timings.items():
         print(f"  {name:<60} {seconds:6.0f} s")
@@ -101,47 +104,6 @@ def run_demo(out: Path) -> dict[str, float]:
           "    viscoder bench --benchmark pandasplotbench --library matplotlib "
           "--base-url https://api.example.com/v1 --model NAME --out runs/bench")
     return timings
-
-
-def _start_server(model: Path, log: Path, model_id: str = "viscoder-demo"):
-    import subprocess
-    import urllib.request
-
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}/v1"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "viscoder.cli", "serve", "--config", str(CONFIGS / "serve.yaml"),
-             "--model", str(model), "--model-id", model_id, "--port", str(port)],
-            stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"viscoder serve exited early; see {log}:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/models", timeout=5) as resp:
-                if model_id.encode() in resp.read():
-                    return proc, base_url
-        except OSError:
-            pass
-        print(".", end="", flush=True)
-        time.sleep(3)
-    _stop_server(proc)
-    raise RuntimeError(f"viscoder serve was not ready after 900 s; see {log}")
-
-
-def _stop_server(proc) -> None:
-    """SIGINT to the server we started (by its PID): it shuts Serve and its Ray down."""
-    import signal
-    import subprocess
-
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _free_port() -> int:

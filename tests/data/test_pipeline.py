@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, descendant_pids
 from viscoder.data.config import DataConfig
 from viscoder.data.pipeline import run_data
 
@@ -97,19 +97,6 @@ def test_every_row_ends_in_the_dataset_or_the_rejects(tmp_path, capsys):
     assert capsys.readouterr().out.count("done in an earlier run, skipped") == 6
 
 
-def _sandbox_actor_pids() -> list[int]:
-    import psutil
-
-    found = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if "SandboxExecutor" in " ".join(proc.cmdline()):
-                found.append(proc.pid)
-        except psutil.Error:
-            continue
-    return found
-
-
 def test_a_killed_sandbox_actor_loses_and_duplicates_nothing(tmp_path):
     slow = "import time, matplotlib.pyplot as plt\ntime.sleep(0.4)\nplt.plot([{k}, 2, {k}])\nplt.show()\n"
     rows = [{"id": f"s{k}", "text": slow.format(k=k)} for k in range(30)]
@@ -124,7 +111,7 @@ def test_a_killed_sandbox_actor_loses_and_duplicates_nothing(tmp_path):
     def kill_one_actor():
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and not killed:
-            pids = _sandbox_actor_pids()
+            pids = descendant_pids("SandboxExecutor")
             if pids and (tmp_path / "out").exists():
                 time.sleep(4)  # let it finish a batch or two first
                 os.kill(pids[0], signal.SIGKILL)

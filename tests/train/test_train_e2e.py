@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, viscoder_serve
+from tests.conftest import REPO, descendant_pids, viscoder_serve
 from viscoder.config import load_config
 from viscoder.train.config import TrainConfig
 
@@ -83,20 +83,6 @@ def test_train_export_load_and_serve(ray_session, tiny_model, tmp_path):
         assert reply.usage.completion_tokens > 0
 
 
-def _train_worker_pids() -> list[int]:
-    """Ray Train workers of the Ray that this test process started (its own descendants)."""
-    import psutil
-
-    pids = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            if "RayTrainWorker" in " ".join(proc.cmdline()):
-                pids.append(proc.pid)
-        except psutil.Error:
-            continue
-    return pids
-
-
 def test_a_killed_worker_resumes_from_the_last_checkpoint(ray_session, tiny_model, tmp_path):
     from viscoder.train.runner import run_train
 
@@ -110,7 +96,7 @@ def test_a_killed_worker_resumes_from_the_last_checkpoint(ray_session, tiny_mode
         deadline = time.monotonic() + 500
         while time.monotonic() < deadline and not killed:
             if snapshot.exists() and '"checkpoint_dir_name"' in snapshot.read_text():
-                pids = _train_worker_pids()
+                pids = descendant_pids("RayTrainWorker")
                 if pids:
                     os.kill(pids[-1], signal.SIGKILL)
                     killed.append(pids[-1])

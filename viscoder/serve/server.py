@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from viscoder.ray_init import ensure_ray
@@ -111,3 +112,46 @@ def serve_forever(cfg: ServeConfig, on_ready: Any = None) -> None:
         stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def start_process(model: str, model_id: str, port: int, log_path, *extra: str,
+                  timeout_s: float = 900.0):
+    """`viscoder serve` in its own process (and its own local Ray), as a user runs it in a
+    second terminal; returns (process, base_url) once /v1/models lists the model. Stop it
+    with :func:`stop_process` (by its PID, never by name)."""
+    import subprocess
+    import sys
+
+    base_url = f"http://127.0.0.1:{port}/v1"
+    with open(log_path, "w") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "viscoder.cli", "serve", "--model", str(model),
+             "--model-id", model_id, "--port", str(port), *extra],
+            stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServeFailed(f"viscoder serve exited early; its log ({log_path}) ends:\n"
+                              f"{Path(log_path).read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/models", timeout=5) as resp:
+                if f'"{model_id}"'.encode() in resp.read():
+                    return proc, base_url
+        except OSError:
+            pass
+        time.sleep(3)
+    stop_process(proc)
+    raise ServeFailed(f"viscoder serve was not ready after {timeout_s:g} s; see {log_path}")
+
+
+def stop_process(proc) -> None:
+    """SIGINT to a server from :func:`start_process`: it shuts Serve and its Ray down."""
+    import subprocess
+
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
