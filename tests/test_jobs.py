@@ -65,9 +65,17 @@ def ray_head(tmp_path):
 def test_a_stage_runs_as_a_ray_job(ray_head, tmp_path):
     out = tmp_path / "data-out"
     env = {**ray_head["env"], "RAY_JOB_SUBMIT_ARGS": "--no-wait --submission-id viscoder-test-data"}
-    submit = subprocess.run([str(REPO / "jobs" / "data.sh"), "--config", "configs/tiny/data.yaml",
-                             f"output_dir={out}", "exec_actors=1"],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    # A fresh head answers before its job agent is up ("No available agent to submit job,
+    # please try again later"): try again, as Ray asks, for up to two minutes.
+    deadline = time.monotonic() + 120
+    while True:
+        submit = subprocess.run([str(REPO / "jobs" / "data.sh"), "--config", "configs/tiny/data.yaml",
+                                 f"output_dir={out}", "exec_actors=1"],
+                                cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        if submit.returncode == 0 or "No available agent" not in submit.stderr + submit.stdout \
+                or time.monotonic() > deadline:
+            break
+        time.sleep(3)
     assert submit.returncode == 0, submit.stdout + submit.stderr
 
     def ray_job(*args):
