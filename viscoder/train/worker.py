@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch.utils.data import IterableDataset
 from transformers import TrainerCallback
 
 FINAL_MARKER = "viscoder_final.json"  # in the last Ray checkpoint of a finished run
@@ -43,7 +44,7 @@ def pick_attention(requested: str, use_gpu: bool) -> str:
     return "sdpa"
 
 
-def make_collate(pad_token_id: int, padding_free: bool):
+def make_collate(pad_token_id: int, padding_free: bool, attention: str = "sdpa"):
     """Ray Data numpy batch -> TRL's collator (padding, labels at -100 on padding)."""
     from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
@@ -57,14 +58,14 @@ def make_collate(pad_token_id: int, padding_free: bool):
         # Only the keys the model's forward takes; TRL adds flash-attention varlen metadata
         # in padding-free mode, which sdpa/eager would reject.
         allowed = {"input_ids", "labels", "attention_mask", "position_ids"}
-        if padding_free and "flash" in os.environ.get("VISCODER_ATTN", ""):
+        if padding_free and "flash" in attention:
             allowed |= {"cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k"}
         return {k: v for k, v in out.items() if k in allowed}
 
     return collate
 
 
-class ShardBatches:
+class ShardBatches(IterableDataset):
     """One epoch of a worker's Ray Data shard as collated micro-batches, a fixed count long.
 
     Every worker gets the same number of rows (``streaming_split(equal=True)``); capping at
@@ -123,13 +124,12 @@ def _fit(cfg, params: dict[str, Any], rank: int, resume_dir: Path | None) -> Non
     import ray.train
     import torch
     from ray.train.huggingface.transformers import RayTrainReportCallback
-    from torch.utils.data import DataLoader, IterableDataset
+    from torch.utils.data import DataLoader
     from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
 
     if not cfg.use_gpu:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
     attention = pick_attention(cfg.attn_implementation, cfg.use_gpu)
-    os.environ["VISCODER_ATTN"] = attention
     work = Path(tempfile.gettempdir()) / "viscoder-train" / params["attempt_id"]
     work.mkdir(parents=True, exist_ok=True)
     plan = params["plan"]
@@ -176,22 +176,15 @@ def _fit(cfg, params: dict[str, Any], rank: int, resume_dir: Path | None) -> Non
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     micro_batches = params["steps_per_epoch"] * plan["accumulation"]
     batches = ShardBatches(ray.train.get_dataset_shard("train"), plan["per_device"], micro_batches,
-                           make_collate(pad_id, cfg.packing), cfg.shuffle_buffer_rows, cfg.seed)
-
-    class _Epochs(IterableDataset):
-        def __iter__(self):
-            return iter(batches)
-
-        def __len__(self):
-            return len(batches)
+                           make_collate(pad_id, cfg.packing, attention), cfg.shuffle_buffer_rows, cfg.seed)
 
     class RayDataTrainer(Trainer):
         # The shard is already split per worker and collated: a plain DataLoader, not the
         # accelerate-prepared one that would split or broadcast it again.
         def get_train_dataloader(self):
-            return DataLoader(_Epochs(), batch_size=None)
+            return DataLoader(batches, batch_size=None)
 
-    trainer = RayDataTrainer(model=model, args=args, train_dataset=_Epochs(),
+    trainer = RayDataTrainer(model=model, args=args, train_dataset=batches,
                              processing_class=tokenizer,
                              callbacks=[RayTrainReportCallback(), _Progress(rank, cfg.report_steps)])
     start_step = 0
