@@ -109,5 +109,15 @@ import torch, ray
 print(f"[setup] ok: torch {torch.__version__}, ray {ray.__version__}")
 PY
 
+if [ "$MODE" = cpu ]; then
+  # DeepSpeed compiles a shared-memory collective op on first use (~1 min). Built here, once,
+  # by one process: otherwise every Ray Train worker of the first CPU training races for
+  # torch's build lock, and a worker killed mid-build leaves the lock behind, which makes
+  # every later run wait on it forever.
+  log "building DeepSpeed's CPU communication op (once, about a minute)"
+  "$VENV/bin/python" -m viscoder.train.zero \
+    || log "WARNING: DeepSpeed's CPU op did not build; CPU training will try again on first use"
+fi
+
 stamp_key "$MODE" > "$STAMP"
 log "done ($MODE). Activate with: source .venv/bin/activate"

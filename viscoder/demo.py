@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -119,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="where every step writes")
     args = p.parse_args(argv)
+    # `kill PID` (or a job runner's timeout) must still stop the server and Ray it started:
+    # SIGTERM becomes an exit that runs the cleanup blocks, as Ctrl+C already does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     run_demo(Path(args.out))
     return 0
 

@@ -96,3 +96,35 @@ def test_unknown_keys_are_rejected():
 
     with pytest.raises(ValidationError):
         recipe(learning_rat=1e-5)
+
+
+def test_jit_builds_go_to_the_virtualenv_and_stale_locks_are_found(tmp_path, monkeypatch):
+    import os
+    import sys
+    import time
+
+    from viscoder.train.zero import prepare_jit_builds, stale_build_locks
+
+    monkeypatch.delenv("TORCH_EXTENSIONS_DIR", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "venv"))
+    monkeypatch.setattr(sys, "base_prefix", "/usr")
+    (tmp_path / "venv").mkdir()
+    folder = prepare_jit_builds()
+    assert folder == tmp_path / "venv" / "torch_extensions"
+    assert os.environ["TORCH_EXTENSIONS_DIR"] == str(folder)
+    venv_bin = os.path.dirname(sys.executable)
+    if os.path.exists(os.path.join(venv_bin, "ninja")):  # the venv's ninja goes first
+        assert os.environ["PATH"].split(os.pathsep)[0] == venv_bin
+    # A choice the user made is kept.
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", str(tmp_path / "mine"))
+    assert prepare_jit_builds() == tmp_path / "mine"
+
+    fresh, stale = folder / "op_a" / "lock", folder / "op_b" / "lock"
+    for lock in (fresh, stale):
+        lock.parent.mkdir(parents=True)
+        lock.touch()
+    hour_ago = time.time() - 3600
+    os.utime(stale, (hour_ago, hour_ago))
+    assert stale_build_locks(folder) == [stale]
+    assert stale_build_locks(tmp_path / "absent") == [] and stale_build_locks(None) == []

@@ -240,19 +240,17 @@ def _slice(stmts: list[ast.stmt], a: _Analysis) -> list[ast.stmt]:
     return [stmts[i] for i in sorted(keep)]
 
 
-_CATEGORICAL: set[str] = set()
-
-
 def _strings(node: ast.AST) -> list[str]:
     return [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
 
 
-def _collect_usage(stmts: list[ast.stmt]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def _collect_usage(stmts: list[ast.stmt]) -> tuple[dict[str, set[str]], dict[str, set[str]], set[str]]:
     """Per name: string keys it is subscripted with / columns named in plotting kwargs, and
-    attributes read from it. Columns used as hue/colour/facets are noted as categorical."""
+    attributes read from it; plus the columns used as hue/colour/facets/group keys, which
+    get categorical mock values."""
     keys: dict[str, set[str]] = {}
     attrs: dict[str, set[str]] = {}
-    _CATEGORICAL.clear()
+    categorical: set[str] = set()
     for s in stmts:
         for n in ast.walk(s):
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
@@ -263,7 +261,7 @@ def _collect_usage(stmts: list[ast.stmt]) -> tuple[dict[str, set[str]], dict[str
                                                             "values", "id_vars") for c in _strings(k.value)]
                 keys.setdefault(n.func.value.id, set()).update(cols)
                 if n.func.attr in ("groupby", "value_counts", "pivot", "pivot_table"):
-                    _CATEGORICAL.update(c for arg in n.args for c in _strings(arg))
+                    categorical.update(c for arg in n.args for c in _strings(arg))
             if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name):
                 for c in ast.walk(n.slice):
                     if isinstance(c, ast.Constant) and isinstance(c.value, str):
@@ -289,27 +287,25 @@ def _collect_usage(stmts: list[ast.stmt]) -> tuple[dict[str, set[str]], dict[str
                             cols = _strings(k.value)
                             keys.setdefault(frame, set()).update(cols)
                             if k.arg in CATEGORICAL_KWARGS:
-                                _CATEGORICAL.update(cols)
-    return keys, attrs
+                                categorical.update(cols)
+    return keys, attrs, categorical
 
 
 _FRAME_API = set(dir(__import__("pandas").DataFrame))
 
 
-def _column_expr(col: str) -> str:
+def _column_expr(col: str, categorical: set[str]) -> str:
     low = col.lower()
-    if col in _CATEGORICAL or any(h in low for h in CATEGORY_HINTS):
+    if col in categorical or any(h in low for h in CATEGORY_HINTS):
         return f'np.random.choice(["A", "B", "C", "D"], {MOCK_ROWS})'
     if any(h in low for h in DATE_HINTS):
         return f'pd.date_range("2024-01-01", periods={MOCK_ROWS}, freq="D")'
-    if any(h in low for h in CATEGORY_HINTS):
-        return f'np.random.choice(["A", "B", "C", "D"], {MOCK_ROWS})'
     return f"np.random.rand({MOCK_ROWS}) * 100"
 
 
-def _frame_expr(columns: list[str]) -> str:
+def _frame_expr(columns: list[str], categorical: set[str]) -> str:
     cols = columns or ["x", "y"]
-    body = ", ".join(f"{c!r}: {_column_expr(c)}" for c in cols)
+    body = ", ".join(f"{c!r}: {_column_expr(c, categorical)}" for c in cols)
     return f"pd.DataFrame({{{body}}})"
 
 
@@ -338,8 +334,9 @@ class _MockReads(ast.NodeTransformer):
     """`x = pd.read_csv(...)` -> a mock DataFrame shaped by how `x` is used; argparse's
     `parse_args()` -> a Namespace of the declared defaults."""
 
-    def __init__(self, keys, attrs, arg_defaults):
+    def __init__(self, keys, attrs, categorical, arg_defaults):
         self.keys, self.attrs, self.arg_defaults = keys, attrs, arg_defaults
+        self.categorical = categorical
         self.mocked: list[str] = []
 
     def visit_Assign(self, node: ast.Assign):
@@ -348,7 +345,7 @@ class _MockReads(ast.NodeTransformer):
             return node
         target = node.targets[0].id if isinstance(node.targets[0], ast.Name) else None
         if call.func.attr in READERS and target:
-            expr = _frame_expr(_frame_columns(target, self.keys, self.attrs))
+            expr = _frame_expr(_frame_columns(target, self.keys, self.attrs), self.categorical)
         elif call.func.attr in ARRAY_READERS and _root(call.func) in ("np", "numpy") and target:
             expr = f"np.random.rand({MOCK_ROWS}, 3)"
         elif call.func.attr in ("parse_args", "parse_known_args") and target:
@@ -382,14 +379,14 @@ def _called_names(stmts: list[ast.stmt]) -> set[str]:
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
 
 
-def _mock_value(name: str, keys, attrs, arg_defaults) -> str:
+def _mock_value(name: str, keys, attrs, categorical, arg_defaults) -> str:
     if name == "args" or (name in attrs and attrs[name] & set(arg_defaults)):
         used = attrs.get(name, set())
         body = ", ".join(f"{k}={arg_defaults.get(k, 'None')}" for k in sorted(used))
         return f"argparse.Namespace({body})"
     cols = _frame_columns(name, keys, attrs)
     if name in keys or any(h in name.lower() for h in FRAME_HINTS):
-        return _frame_expr(cols)
+        return _frame_expr(cols, categorical)
     if name in attrs and attrs[name] <= DICT_METHODS:  # used like a dict: series by name
         return "{" + ", ".join(f"'series {k}': np.random.rand({MOCK_ROWS}).cumsum()"
                                for k in "ABC") + "}"
@@ -467,9 +464,9 @@ def _extract(tree: ast.Module, a: _Analysis) -> Extraction:
             isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) for s in stmts):
         raise Rejected("no_plotting_call")
 
-    keys, attrs = _collect_usage(stmts)
+    keys, attrs, categorical = _collect_usage(stmts)
     arg_defaults = _argparse_defaults(tree)
-    mocker = _MockReads(keys, attrs, arg_defaults)
+    mocker = _MockReads(keys, attrs, categorical, arg_defaults)
     stmts = [mocker.visit(s) for s in stmts]
     import_names = set().union(*(_stores(i) for i in imports)) if imports else set()
     missing = _unavailable_modules(imports)
@@ -481,7 +478,7 @@ def _extract(tree: ast.Module, a: _Analysis) -> Extraction:
     bad_calls = [n for n in undefined if n in called]
     if bad_calls:
         raise Rejected(f"undefined_function: {bad_calls[0]}")
-    mocks = [f"{n} = {_mock_value(n, keys, attrs, arg_defaults)}" for n in undefined]
+    mocks = [f"{n} = {_mock_value(n, keys, attrs, categorical, arg_defaults)}" for n in undefined]
 
     out = Extraction(code=None, libraries=sorted(a.libraries), mocked=mocker.mocked + undefined)
     header = [ast.unparse(i) for i in imports]

@@ -27,6 +27,8 @@ import numpy as np
 from torch.utils.data import IterableDataset
 from transformers import TrainerCallback
 
+from viscoder.train.zero import prepare_jit_builds, stale_build_locks
+
 FINAL_MARKER = "viscoder_final.json"  # in the last Ray checkpoint of a finished run
 HF_CHECKPOINT = "checkpoint"  # RayTrainReportCallback's folder name inside a Ray checkpoint
 
@@ -129,6 +131,10 @@ def _fit(cfg, params: dict[str, Any], rank: int, resume_dir: Path | None) -> Non
 
     if not cfg.use_gpu:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
+        for lock in stale_build_locks(prepare_jit_builds()):
+            print(f"[train] WARNING: {lock} is older than any build: a killed build left it, "
+                  "and DeepSpeed will wait on it forever. Delete it if no other build runs.",
+                  flush=True)
     attention = pick_attention(cfg.attn_implementation, cfg.use_gpu)
     work = Path(tempfile.gettempdir()) / "viscoder-train" / params["attempt_id"]
     work.mkdir(parents=True, exist_ok=True)
