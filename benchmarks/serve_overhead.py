@@ -23,13 +23,7 @@ from pathlib import Path
 
 import openai
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from viscoder.serve.server import free_port
 
 
 def wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 900) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from viscoder.sandbox import Sandbox, SandboxConfig
+from viscoder.serve.server import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -32,14 +33,6 @@ def jailed(sandbox):
     if not sandbox.isolation.get("namespaces"):
         pytest.skip(f"no namespaces on this machine: {sandbox.isolation.get('problems')}")
     return sandbox
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ray_processes() -> set[int]:

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,21 +28,18 @@ EXAMPLES = Path(__file__).resolve().parent / "examples"
 CONFIGS = REPO / "configs" / "tiny"
 
 
+@contextmanager
 def _step(name: str, timings: dict[str, float]):
-    class Step:
-        def __enter__(self):
-            self.started = time.perf_counter()
-            print(f"\n=== {name} ===", flush=True)
+    import ray
 
-        def __exit__(self, *exc):
-            import ray
-
-            ray.shutdown()  # each stage starts its own local Ray, as its command would
-            timings[name] = time.perf_counter() - self.started
-            if exc[0] is None:
-                print(f"=== {name}: {timings[name]:.0f} s ===", flush=True)
-
-    return Step()
+    started = time.perf_counter()
+    print(f"\n=== {name} ===", flush=True)
+    try:
+        yield
+    finally:
+        ray.shutdown()  # each stage starts its own local Ray, as its command would
+        timings[name] = time.perf_counter() - started
+    print(f"=== {name}: {timings[name]:.0f} s ===", flush=True)
 
 
 def run_demo(out: Path) -> dict[str, float]:
@@ -78,7 +76,7 @@ def run_demo(out: Path) -> dict[str, float]:
         # second terminal: the bench's sandbox actors then do not compete with the replica
         # for the same two logical CPUs.
         proc, base_url = server.start_process(
-            trained, "viscoder-demo", _free_port(), out / "serve.log",
+            trained, "viscoder-demo", server.free_port(), out / "serve.log",
             "--config", str(CONFIGS / "serve.yaml"))
         print(f"serving {trained} at {base_url} (log: {out / 'serve.log'})")
     try:
@@ -105,14 +103,6 @@ def run_demo(out: Path) -> dict[str, float]:
           "    viscoder bench --benchmark pandasplotbench --library matplotlib "
           "--base-url https://api.example.com/v1 --model NAME --out runs/bench")
     return timings
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -244,10 +244,29 @@ def _strings(node: ast.AST) -> list[str]:
     return [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
 
 
-def _collect_usage(stmts: list[ast.stmt]) -> tuple[dict[str, set[str]], dict[str, set[str]], set[str]]:
-    """Per name: string keys it is subscripted with / columns named in plotting kwargs, and
-    attributes read from it; plus the columns used as hue/colour/facets/group keys, which
-    get categorical mock values."""
+_FRAME_API = set(dir(__import__("pandas").DataFrame))
+
+
+@dataclass
+class _Usage:
+    """How the kept code uses its names: the mock data is shaped from this."""
+    keys: dict[str, set[str]]  # per name: string keys / plotting-kwarg columns it is used with
+    attrs: dict[str, set[str]]  # per name: attributes read from it
+    categorical: set[str]  # columns used as hue/colour/facets/group keys
+
+    def frame_columns(self, name: str) -> list[str]:
+        cols = set(self.keys.get(name, set()))
+        cols |= {a for a in self.attrs.get(name, set()) if a not in _FRAME_API and not a.startswith("_")}
+        return sorted(cols)
+
+    def frame_expr(self, name: str) -> str:
+        """A mock DataFrame with the columns `name` is used with (x, y when none are)."""
+        cols = self.frame_columns(name) or ["x", "y"]
+        body = ", ".join(f"{c!r}: {_column_expr(c, self.categorical)}" for c in cols)
+        return f"pd.DataFrame({{{body}}})"
+
+
+def _collect_usage(stmts: list[ast.stmt]) -> _Usage:
     keys: dict[str, set[str]] = {}
     attrs: dict[str, set[str]] = {}
     categorical: set[str] = set()
@@ -288,10 +307,7 @@ def _collect_usage(stmts: list[ast.stmt]) -> tuple[dict[str, set[str]], dict[str
                             keys.setdefault(frame, set()).update(cols)
                             if k.arg in CATEGORICAL_KWARGS:
                                 categorical.update(cols)
-    return keys, attrs, categorical
-
-
-_FRAME_API = set(dir(__import__("pandas").DataFrame))
+    return _Usage(keys, attrs, categorical)
 
 
 def _column_expr(col: str, categorical: set[str]) -> str:
@@ -301,18 +317,6 @@ def _column_expr(col: str, categorical: set[str]) -> str:
     if any(h in low for h in DATE_HINTS):
         return f'pd.date_range("2024-01-01", periods={MOCK_ROWS}, freq="D")'
     return f"np.random.rand({MOCK_ROWS}) * 100"
-
-
-def _frame_expr(columns: list[str], categorical: set[str]) -> str:
-    cols = columns or ["x", "y"]
-    body = ", ".join(f"{c!r}: {_column_expr(c, categorical)}" for c in cols)
-    return f"pd.DataFrame({{{body}}})"
-
-
-def _frame_columns(name: str, keys: dict[str, set[str]], attrs: dict[str, set[str]]) -> list[str]:
-    cols = set(keys.get(name, set()))
-    cols |= {a for a in attrs.get(name, set()) if a not in _FRAME_API and not a.startswith("_")}
-    return sorted(cols)
 
 
 def _argparse_defaults(tree: ast.Module) -> dict[str, str]:
@@ -334,9 +338,8 @@ class _MockReads(ast.NodeTransformer):
     """`x = pd.read_csv(...)` -> a mock DataFrame shaped by how `x` is used; argparse's
     `parse_args()` -> a Namespace of the declared defaults."""
 
-    def __init__(self, keys, attrs, categorical, arg_defaults):
-        self.keys, self.attrs, self.arg_defaults = keys, attrs, arg_defaults
-        self.categorical = categorical
+    def __init__(self, usage: _Usage, arg_defaults: dict[str, str]):
+        self.usage, self.arg_defaults = usage, arg_defaults
         self.mocked: list[str] = []
 
     def visit_Assign(self, node: ast.Assign):
@@ -345,11 +348,11 @@ class _MockReads(ast.NodeTransformer):
             return node
         target = node.targets[0].id if isinstance(node.targets[0], ast.Name) else None
         if call.func.attr in READERS and target:
-            expr = _frame_expr(_frame_columns(target, self.keys, self.attrs), self.categorical)
+            expr = self.usage.frame_expr(target)
         elif call.func.attr in ARRAY_READERS and _root(call.func) in ("np", "numpy") and target:
             expr = f"np.random.rand({MOCK_ROWS}, 3)"
         elif call.func.attr in ("parse_args", "parse_known_args") and target:
-            used = self.attrs.get(target, set())
+            used = self.usage.attrs.get(target, set())
             fields_ = {k: v for k, v in self.arg_defaults.items() if k in used or not used}
             for k in used - set(fields_):
                 fields_[k] = "None"
@@ -379,14 +382,14 @@ def _called_names(stmts: list[ast.stmt]) -> set[str]:
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
 
 
-def _mock_value(name: str, keys, attrs, categorical, arg_defaults) -> str:
+def _mock_value(name: str, usage: _Usage, arg_defaults: dict[str, str]) -> str:
+    keys, attrs = usage.keys, usage.attrs
     if name == "args" or (name in attrs and attrs[name] & set(arg_defaults)):
         used = attrs.get(name, set())
         body = ", ".join(f"{k}={arg_defaults.get(k, 'None')}" for k in sorted(used))
         return f"argparse.Namespace({body})"
-    cols = _frame_columns(name, keys, attrs)
     if name in keys or any(h in name.lower() for h in FRAME_HINTS):
-        return _frame_expr(cols, categorical)
+        return usage.frame_expr(name)
     if name in attrs and attrs[name] <= DICT_METHODS:  # used like a dict: series by name
         return "{" + ", ".join(f"'series {k}': np.random.rand({MOCK_ROWS}).cumsum()"
                                for k in "ABC") + "}"
@@ -464,9 +467,9 @@ def _extract(tree: ast.Module, a: _Analysis) -> Extraction:
             isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) for s in stmts):
         raise Rejected("no_plotting_call")
 
-    keys, attrs, categorical = _collect_usage(stmts)
+    usage = _collect_usage(stmts)
     arg_defaults = _argparse_defaults(tree)
-    mocker = _MockReads(keys, attrs, categorical, arg_defaults)
+    mocker = _MockReads(usage, arg_defaults)
     stmts = [mocker.visit(s) for s in stmts]
     import_names = set().union(*(_stores(i) for i in imports)) if imports else set()
     missing = _unavailable_modules(imports)
@@ -478,7 +481,7 @@ def _extract(tree: ast.Module, a: _Analysis) -> Extraction:
     bad_calls = [n for n in undefined if n in called]
     if bad_calls:
         raise Rejected(f"undefined_function: {bad_calls[0]}")
-    mocks = [f"{n} = {_mock_value(n, keys, attrs, categorical, arg_defaults)}" for n in undefined]
+    mocks = [f"{n} = {_mock_value(n, usage, arg_defaults)}" for n in undefined]
 
     out = Extraction(code=None, libraries=sorted(a.libraries), mocked=mocker.mocked + undefined)
     header = [ast.unparse(i) for i in imports]
@@ -498,8 +501,8 @@ def _extract(tree: ast.Module, a: _Analysis) -> Extraction:
     except SyntaxError as exc:
         raise Rejected(f"unparsable_slice: {exc.msg}") from None
     out.code = code
-    frames = [n for n in undefined + mocker.mocked if n in keys or n in attrs]
-    out.columns = sorted({c for f in frames for c in _frame_columns(f, keys, attrs)})
+    frames = [n for n in undefined + mocker.mocked if n in usage.keys or n in usage.attrs]
+    out.columns = sorted({c for f in frames for c in usage.frame_columns(f)})
     _facts(stmts, a, out)
     return out
 

@@ -114,6 +114,15 @@ def serve_forever(cfg: ServeConfig, on_ready: Any = None) -> None:
             signal.signal(sig, handler)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server started next)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start_process(model: str, model_id: str, port: int, log_path, *extra: str,
                   timeout_s: float = 900.0):
     """`viscoder serve` in its own process (and its own local Ray), as a user runs it in a
