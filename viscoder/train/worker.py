@@ -8,7 +8,8 @@ Ray Data plan produced. What is ours is only the glue no library has:
   ``DataLoader`` over it (accelerate must not shard or dispatch it a second time), capped at
   the same number of micro-batches on every worker;
 * checkpoints go through Ray's ``RayTrainReportCallback`` (DeepSpeed shards of every rank
-  land in one Ray checkpoint) and a restarted worker group resumes from the latest one;
+  land in one Ray checkpoint), once every rank has finished writing (a barrier: the ranks of
+  a node share the folder), and a restarted worker group resumes from the latest one;
 * at the end every rank takes part in ``save_model`` (ZeRO-3 gathers the shards) and rank 0
   reports the Hugging Face folder as the run's final checkpoint.
 """
@@ -192,7 +193,8 @@ def _fit(cfg, params: dict[str, Any], rank: int, resume_dir: Path | None) -> Non
 
     trainer = RayDataTrainer(model=model, args=args, train_dataset=batches,
                              processing_class=tokenizer,
-                             callbacks=[RayTrainReportCallback(), _Progress(rank, cfg.report_steps)])
+                             callbacks=[_CheckpointWritten(), RayTrainReportCallback(),
+                                        _Progress(rank, cfg.report_steps)])
     start_step = 0
     if resume_dir is not None:
         start_step = json.loads((resume_dir / "trainer_state.json").read_text())["global_step"]
@@ -224,6 +226,21 @@ def _fit(cfg, params: dict[str, Any], rank: int, resume_dir: Path | None) -> Non
         checkpoint = ray.train.Checkpoint.from_directory(str(export))
     ray.train.report({**summary, "final": True}, checkpoint=checkpoint,
                      checkpoint_dir_name="final")
+
+
+class _CheckpointWritten(TrainerCallback):
+    """Every rank waits until all ranks have finished writing the checkpoint before any of them
+    hands it to Ray. The workers of one node share the Trainer's checkpoint folder, and the
+    Trainer ends its save without a barrier: rank 0 is still writing its optimizer, scheduler
+    and trainer state (and rotating old checkpoints) when another rank's
+    ``RayTrainReportCallback`` copies the folder. That copy could hold a half-written file,
+    which then overwrote the whole one in the Ray checkpoint, and the resume failed on it."""
+
+    def on_save(self, args, state, control, **kwargs):
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
 
 
 class _Progress(TrainerCallback):
