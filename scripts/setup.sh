@@ -30,10 +30,26 @@ have_nvidia_gpu() {
 }
 
 stamp_key() {
+  # The runtimes section below is left out: it has its own idempotence (versions.json keyed
+  # on each runtime's TOML), and a change there must not reinstall the project's .venv.
   local mode="$1"
-  cat "$ROOT/scripts/setup.sh" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16
+  { sed '/^# >>> runtimes/,/^# <<< runtimes/d' "$ROOT/scripts/setup.sh"; cat "$ROOT/pyproject.toml"; } \
+    | sha256sum | cut -c1-16
   echo "$mode"
 }
+
+# >>> runtimes
+build_runtimes() {
+  # Execution runtimes: the pinned venvs in .runtimes/ that untrusted scripts run under
+  # (viscoder/sandbox/runtimes/*.toml). Wheels only, from PyPI; about 1.6 GB and 1-2 min
+  # for both; a built runtime whose TOML is unchanged is skipped in well under a second.
+  log "execution runtimes (.runtimes/): $(ls "$ROOT/viscoder/sandbox/runtimes" | sed 's/\.toml$//' | tr '\n' ' ')"
+  "$VENV/bin/python" -m viscoder.sandbox.runtimes build
+  # Map outlines for plotly geo figures (the jailed renderer has no network); once, from npm.
+  "$VENV/bin/python" -m viscoder.sandbox.render_topojson fetch \
+    || log "WARNING: could not fetch plotly's map outlines with npm; geo figures will not render"
+}
+# <<< runtimes
 
 install_chromium() {
   # plotly PNG export (kaleido 1.x) drives a Chromium; kaleido's own browser download
@@ -60,6 +76,7 @@ if [ "${VISCODER_SETUP_FORCE:-0}" != 1 ] && [ -f "$STAMP" ] \
    && [ "$(cat "$STAMP")" = "$(stamp_key "$MODE")" ] \
    && "$VENV/bin/python" -c 'import viscoder' 2>/dev/null; then
   install_chromium
+  build_runtimes
   log "environment up to date ($MODE) in $VENV"
   exit 0
 fi
@@ -91,6 +108,7 @@ log "viscoder itself (editable) with test tools"
 "${PIP[@]}" -e "$ROOT[jupyter,dev]"
 
 install_chromium
+build_runtimes
 
 "$VENV/bin/python" - <<'PY'
 import importlib, sys

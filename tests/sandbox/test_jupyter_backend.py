@@ -16,7 +16,8 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def notebook():
-    with Sandbox(SandboxConfig(backend="jupyter", timeout_s=4, interrupt_grace_s=1)) as sb:
+    # 10 s: a kernel that writes a plotly figure can take more than 4 s on a loaded machine
+    with Sandbox(SandboxConfig(backend="jupyter", timeout_s=10, interrupt_grace_s=1)) as sb:
         yield sb
 
 

@@ -21,6 +21,7 @@ from viscoder.sandbox.config import SandboxConfig
 from viscoder.sandbox.executor import SandboxPool, WorkerUnavailable
 from viscoder.sandbox.inputs import BadInput, InputError, count_inputs, iter_inputs
 from viscoder.sandbox.result import ExecResult, ExecStatus, safe_stem
+from viscoder.sandbox.runtimes import RuntimeUnavailable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per script (10)")
     parser.add_argument("--memory-mb", type=int, default=None, help="memory per script (2048)")
     parser.add_argument("--backend", choices=["fork", "jupyter"], default=None)
+    parser.add_argument("--runtime", default=None,
+                        help="execution runtime (default: default); see "
+                        "`python -m viscoder.sandbox.runtimes list`")
     parser.add_argument("--config", default=None, help="a YAML SandboxConfig")
     parser.add_argument("--images-dir", default=None, help="where PNGs go (<OUT stem>_images)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -43,8 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_config(SandboxConfig, args.config, args.overrides, timeout_s=args.timeout,
-                             memory_mb=args.memory_mb, backend=args.backend)
-    except ConfigError as exc:
+                             memory_mb=args.memory_mb, backend=args.backend,
+                             runtime=args.runtime)
+        config = config.resolve_runtime()  # records the runtime's versions in OUT.config.yaml
+    except (ConfigError, RuntimeUnavailable) as exc:
         print(f"viscoder exec: {exc}", file=sys.stderr)
         return 2
     if args.workers < 1:

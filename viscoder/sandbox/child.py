@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from viscoder.sandbox import jail
 from viscoder.sandbox.capture import FigureCapture, run_code
+from viscoder.sandbox.cell import child_cell  # imported before the jail hides the repo
 from viscoder.sandbox.errors import exception_message, format_exception
 
 
@@ -36,6 +37,8 @@ class ChildPlan:
     dpi: int
     traceback_limit: int
     script_name: str = "script.py"
+    mode: str = "script"  # "cell": a notebook cell (viscoder/sandbox/cell.py, owned by bench)
+    cell_number: int = 1
 
 
 def child_main(plan: ChildPlan) -> NoReturn:
@@ -52,15 +55,18 @@ def child_main(plan: ChildPlan) -> NoReturn:
         os.environ.update(HOME=workdir, TMPDIR="/tmp" if plan.isolation.namespaces else workdir,
                           PATH="/usr/local/bin:/usr/bin:/bin", MPLBACKEND="Agg",
                           LANG="C.UTF-8", PYTHONIOENCODING="utf-8")
-        capture = FigureCapture(capture_dir, dpi=plan.dpi)
-        capture.install()
-        if plan.isolation.seccomp:
-            jail.install_seccomp()
-        report = run_script(plan.code, os.path.join(workdir, plan.script_name), capture,
-                            plan.traceback_limit)
+        if plan.mode == "cell":
+            report = child_cell(plan, capture_dir, jail.install_seccomp)
+        else:
+            capture = FigureCapture(capture_dir, dpi=plan.dpi)
+            capture.install()
+            if plan.isolation.seccomp:
+                jail.install_seccomp()
+            report = run_script(plan.code, os.path.join(workdir, plan.script_name), capture,
+                                plan.traceback_limit)
     except BaseException as exc:  # a failure of the jail itself, not of the script
         report = {"outcome": "harness_error", "error_type": type(exc).__name__,
-                  "error_message": f"sandbox set-up failed: {exc}"}
+                  "error_message": f"sandbox set-up failed: {_setup_failure(exc)}"}
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -107,6 +113,15 @@ def _failure(outcome: str, exc: BaseException, filename: str, tb_limit: int) -> 
     return {"outcome": outcome, "error_type": type(exc).__name__,
             "error_message": exception_message(exc),
             "traceback": format_exception(exc, filename, tb_limit)}
+
+
+def _setup_failure(exc: BaseException) -> str:
+    """The reason without the host paths an OSError carries (they would end up in a row)."""
+    if isinstance(exc, OSError) and exc.errno:
+        call = (exc.strerror or "").partition(":")[0].partition(" ")[0]  # jail._check's "mount"
+        reason = os.strerror(exc.errno)
+        return f"{call}: {reason}" if call and call != reason.partition(" ")[0] else reason
+    return str(exc)
 
 
 def _redirect_io(task_dir: str) -> int:

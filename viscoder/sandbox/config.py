@@ -1,4 +1,4 @@
-"""Settings of the sandbox: limits, isolation and figure capture.
+"""Settings of the sandbox: the execution runtime, limits, isolation and figure capture.
 
 Defaults follow the published benchmark harness (10 s per script) and leave room for
 real plotting scripts (pandas + seaborn + a PNG render) while bounding hostile ones.
@@ -8,23 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from viscoder.config import StrictConfig
-
-DEFAULT_PRELOAD = [
-    "numpy",
-    "pandas",
-    "matplotlib",
-    "matplotlib.pyplot",
-    "mpl_toolkits.mplot3d",
-    "seaborn",
-    "plotly.graph_objects",
-    "plotly.express",
-    "plotly.subplots",
-    "plotly.io",
-    "plotly.offline",
-]
 
 
 class SandboxConfig(StrictConfig):
@@ -46,8 +32,9 @@ class SandboxConfig(StrictConfig):
     max_threads: int = Field(64, ge=4, description="threads per script (enforced with a per-worker uid)")
     isolation: Literal["auto", "strict", "none"] = Field(
         "auto",
-        description="auto: the strongest jail this machine allows, with a warning when it is "
-        "partial; strict: refuse to start without namespaces and seccomp; none: limits only",
+        description="auto: on Linux the full jail (namespaces, seccomp, uid drop) or refuse to "
+        "run; elsewhere limits only, with a warning; strict: refuse anywhere without the full "
+        "jail; none: limits only (scripts can read the user's files and reach the network)",
     )
     sandbox_uid_base: int = Field(
         61000, ge=1000, description="when started as root, worker k runs scripts as uid base+k"
@@ -61,8 +48,52 @@ class SandboxConfig(StrictConfig):
         "(the published harness does not)",
     )
     render_plotly: bool = Field(True, description="render plotly figures to PNG (needs Chromium)")
-    preload: list[str] = Field(default_factory=lambda: list(DEFAULT_PRELOAD))
+    render_budget_s: float = Field(
+        20.0, gt=0, description="rendering time of one script's plotly figures together; a "
+        "figure over it gets render_error 'render budget exceeded' (see sandbox/render.py)"
+    )
+    render_budget_pixels: int = Field(
+        40_000_000, ge=10_000, description="pixels of one script's plotly figures together"
+    )
+    render_max_side: int = Field(4096, ge=100, le=16384, description="plotly figure width/height cap")
+    runtime: str = Field(
+        "default",
+        description="execution runtime scripts run under: a pinned interpreter declared in "
+        "viscoder/sandbox/runtimes/NAME.toml and built in .runtimes/NAME (see runtimes.py)",
+    )
+    runtime_versions: dict[str, str] = Field(
+        default_factory=dict,
+        description="recorded, not a setting: the runtime's python and library versions, "
+        "filled in by resolve_runtime() when a run writes its config (provenance)",
+    )
+    preload: list[str] = Field(
+        default_factory=list,
+        description="modules the worker pre-imports on top of the runtime's own preload list",
+    )
     extra_readonly_paths: list[str] = Field(
         default_factory=list, description="host paths scripts may read (e.g. a shared data folder)"
     )
     worker_start_timeout_s: float = Field(180.0, gt=0)
+
+    @field_validator("runtime")
+    @classmethod
+    def _declared_runtime(cls, name: str) -> str:
+        # Unknown names fail here, at config load; a declared but unbuilt runtime fails when a
+        # sandbox starts (both messages list the built ones and how to build).
+        from viscoder.sandbox.runtimes import RuntimeUnavailable, get_runtime
+
+        try:
+            get_runtime(name, require_built=False)
+        except RuntimeUnavailable as exc:
+            raise ValueError(str(exc)) from None
+        return name
+
+    def resolve_runtime(self) -> SandboxConfig:
+        """This config with ``runtime_versions`` recorded from the built runtime, for the
+        resolved config a run writes. Raises ``RuntimeUnavailable`` (listing the built
+        runtimes and how to build) when ``runtime`` is not built."""
+        from viscoder.sandbox.runtimes import get_runtime
+
+        rt = get_runtime(self.runtime)
+        return self.model_copy(update={"runtime_versions": {
+            "python": rt.python_version or "?", **rt.library_versions()}})

@@ -15,6 +15,7 @@ import traceback
 
 _HARNESS_DIR = os.path.dirname(os.path.abspath(__file__))
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LIBRARY_RUN_KEEP = (1, 2)  # library frames kept at the start and end of a long run
 
 
@@ -30,6 +31,20 @@ def bound_text(text: str, limit: int) -> str:
     tail = limit - head
     omitted = len(text) - head - tail
     return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[-tail:]}"
+
+
+def clean_text(text: str, limit: int) -> str:
+    """``text`` safe to write anywhere: bounded like :func:`bound_text` (the cut marked) and
+    with lone surrogates, which no UTF-8 writer accepts, replaced by U+FFFD."""
+    return _no_surrogates(bound_text(text, limit))
+
+
+def _no_surrogates(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)  # one U+FFFD each: the bound still holds
 
 
 def _short_path(path: str) -> str:

@@ -20,7 +20,6 @@ import queue
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -29,9 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from viscoder.sandbox.config import SandboxConfig
+from viscoder.sandbox.errors import clean_text
+from viscoder.sandbox.png import BadPNG, check_png
 from viscoder.sandbox.protocol import ChannelClosed, recv_frame, send_frame
-from viscoder.sandbox.render import RenderError, render_plotly_png
-from viscoder.sandbox.result import ExecResult, ExecStatus, Figure
+from viscoder.sandbox.render import RenderBudget, RenderError, render_plotly_png
+from viscoder.sandbox.result import ExecResult, Figure, crashed_result, result_from_reply
+from viscoder.sandbox.runtimes import RuntimeUnavailable, get_runtime, worker_pythonpath
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,12 @@ class Sandbox:
         self._jupyter = None
         self.isolation: dict[str, Any] = {}
 
+    @property
+    def worker_pid(self) -> int | None:
+        """The PID of the warm worker while it runs (None before start and after close): the
+        process scripts are forked from, for callers that watch or account for processes."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     # --- lifecycle ----------------------------------------------------------------------
     def __enter__(self) -> Sandbox:
         self.start()
@@ -90,13 +98,17 @@ class Sandbox:
 
     def _spawn(self) -> None:
         self._cleanup_worker()
+        try:  # the worker runs under the runtime's interpreter, not the project's .venv
+            runtime = get_runtime(self.config.runtime)
+        except RuntimeUnavailable as exc:
+            raise WorkerUnavailable(str(exc)) from None
         parent, child = socket.socketpair()
         self._scratch = tempfile.mkdtemp(prefix="viscoder-sandbox-")
         fd, self._log_path = tempfile.mkstemp(prefix="viscoder-worker-", suffix=".log")
         env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-        env.update(_THREAD_ENV)
-        cmd = [sys.executable, "-m", "viscoder.sandbox.worker", "--fd", str(child.fileno()),
-               "--slot", str(self.slot), "--scratch", self._scratch]
+        env.update(_THREAD_ENV, PYTHONPATH=worker_pythonpath(), VIRTUAL_ENV=str(runtime.path))
+        cmd = [str(runtime.python), "-s", "-m", "viscoder.sandbox.worker", "--fd",
+               str(child.fileno()), "--slot", str(self.slot), "--scratch", self._scratch]
         try:
             self._proc = subprocess.Popen(cmd, pass_fds=[child.fileno()], env=env,
                                           stdin=subprocess.DEVNULL, stdout=fd, stderr=fd,
@@ -107,7 +119,9 @@ class Sandbox:
         self._sock = parent
         parent.settimeout(self.config.worker_start_timeout_s)
         try:
-            send_frame(parent, self.config.model_dump(mode="json"))
+            # plain data: the worker side has no pydantic (see worker.main)
+            send_frame(parent, {**self.config.model_dump(mode="json"),
+                                "preload": [*runtime.preload, *self.config.preload]})
             hello = recv_frame(parent)
         except (OSError, ChannelClosed) as exc:
             tail = self._log_tail()
@@ -162,14 +176,30 @@ class Sandbox:
     # --- running ------------------------------------------------------------------------
     def run(self, code: str, *, files: dict[str, FileData] | None = None,
             task_id: str = "script", timeout_s: float | None = None,
-            memory_mb: int | None = None) -> ExecResult:
+            memory_mb: int | None = None, mode: str | None = None,
+            cell_number: int | None = None) -> ExecResult:
         """Run ``code`` with ``files`` in its working folder; never raises for what the script
-        does. Raises ``WorkerUnavailable`` only when the sandbox itself cannot start."""
+        does. Raises ``WorkerUnavailable`` only when the sandbox itself cannot start; any
+        other failure is this script's ``crashed`` row."""
+        try:
+            return self._run(code, files, task_id, timeout_s, memory_mb, mode, cell_number)
+        except WorkerUnavailable:
+            raise
+        except Exception as exc:
+            log.exception("sandbox: could not run or read back script %r", task_id[:200])
+            return crashed_result(task_id, exc, self.config.backend)
+
+    def _run(self, code: str, files: dict[str, FileData] | None, task_id: str,
+             timeout_s: float | None, memory_mb: int | None, mode: str | None,
+             cell_number: int | None) -> ExecResult:
         encoded = {name: base64.b64encode(_as_bytes(data)).decode()
                    for name, data in (files or {}).items()}
         request = {"op": "run", "id": task_id, "code": code, "files": encoded,
                    "timeout_s": timeout_s or self.config.timeout_s,
-                   "memory_mb": memory_mb or self.config.memory_mb}
+                   "memory_mb": memory_mb or self.config.memory_mb,
+                   # "cell": run as a notebook cell (viscoder/sandbox/cell.py; bench protocols)
+                   "mode": mode or getattr(self.config, "mode", "script"),
+                   "cell_number": cell_number or 1}
         if self.config.backend == "jupyter":
             self.start()
             reply = self._jupyter.execute(request)
@@ -189,42 +219,39 @@ class Sandbox:
             send_frame(self._sock, request)
             return recv_frame(self._sock)
         except (OSError, ChannelClosed) as exc:
-            tail = self._log_tail(800)
+            # The worker's log goes to ours, not into the row: it holds host paths.
+            log.warning("sandbox worker died (%s); its log ends with:\n%s", exc, self._log_tail(800))
             if self._proc is not None and self._proc.poll() is None:
                 self._proc.kill()
             self._cleanup_worker()  # the next call starts a fresh worker
             return {"status": "crashed", "error_type": "WorkerDied",
-                    "error_message": f"the sandbox worker stopped responding ({exc}); "
-                                     f"it is restarted for the next script. {tail}".strip(),
-                    "figures": [], "duration_s": 0.0}
+                    "error_message": f"the sandbox worker stopped responding "
+                                     f"({type(exc).__name__}); it is restarted for the next "
+                                     "script", "figures": [], "duration_s": 0.0}
 
     def _finish(self, task_id: str, reply: dict[str, Any]) -> ExecResult:
         figures: list[Figure] = []
+        budget = RenderBudget.from_config(self.config)  # the script's render time and pixels
         for rec in reply.get("figures") or []:
-            fig = Figure(library=rec["library"], blank=rec.get("blank", False),
-                         shown=rec.get("shown", True), via=rec.get("via", ""),
-                         render_error=rec.get("render_error"))
+            fig = Figure(library=str(rec["library"])[:40], blank=bool(rec.get("blank", False)),
+                         shown=bool(rec.get("shown", True)), via=str(rec.get("via", ""))[:40],
+                         render_error=_short(rec.get("render_error")))
             if self.config.count_unshown_plotly:
                 fig.shown = True
             if rec.get("png_b64"):
-                fig.png = base64.b64decode(rec["png_b64"])
+                fig.png = base64.b64decode(rec["png_b64"], validate=True)
             elif rec.get("json") and fig.shown and self.config.render_plotly:
                 try:
-                    fig.png = render_plotly_png(rec["json"])
+                    fig.png = render_plotly_png(rec["json"], config=self.config, budget=budget)
                 except RenderError as exc:
-                    fig.render_error = str(exc)
+                    fig.render_error = _short(str(exc))
+            if fig.png is not None and "width" not in rec:  # the worker checked its own
+                try:
+                    check_png(fig.png)
+                except BadPNG as exc:
+                    fig.png, fig.render_error = None, f"image rejected: {exc}"
             figures.append(fig)
-        status = reply.get("status", "crashed")
-        if status == "completed":
-            status = "ok" if any(f.shown for f in figures) else "no_plot"
-        result = ExecResult(
-            id=task_id, status=ExecStatus(status), error_type=reply.get("error_type"),
-            error_message=reply.get("error_message"), traceback=reply.get("traceback"),
-            stdout=reply.get("stdout", ""), stderr=reply.get("stderr", ""), figures=figures,
-            duration_s=round(float(reply.get("duration_s", 0.0)), 4), backend=self.config.backend)
-        if result.status is ExecStatus.NO_PLOT and result.error_type is None:
-            result.error_message = "the script ran but displayed no figure"
-        return result
+        return result_from_reply(task_id, reply, figures, self.config.backend)
 
 
 class SandboxPool:
@@ -292,6 +319,10 @@ class SandboxPool:
 
 class _WorkerFinished:
     pass
+
+
+def _short(text: Any) -> str | None:
+    return None if text is None else clean_text(str(text), 1000)
 
 
 def _as_bytes(data: FileData) -> bytes:

@@ -15,6 +15,7 @@ from pathlib import Path
 from viscoder.sandbox.executor import ExecTask
 
 MAX_SCRIPT_BYTES = 1024 * 1024
+MAX_ID_CHARS = 1000  # an id is echoed in its output line, which stays under 1 MiB
 
 
 class InputError(ValueError):
@@ -89,6 +90,10 @@ def _iter_jsonl(path: Path) -> Iterator[ExecTask | BadInput]:
                 yield BadInput(fallback_id, f"line {lineno} is not a JSON object")
                 continue
             task_id = str(item.get("id") if item.get("id") is not None else fallback_id)
+            if len(task_id) > MAX_ID_CHARS:
+                yield BadInput(fallback_id, f"line {lineno}: 'id' is longer than "
+                                            f"{MAX_ID_CHARS} characters")
+                continue
             code = item.get("code")
             if not isinstance(code, str):
                 yield BadInput(task_id, f"line {lineno} has no string field 'code'")

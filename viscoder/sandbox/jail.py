@@ -4,19 +4,21 @@ Layers, each applied by the child to itself right after the fork, before any scr
 
 - mount + network + IPC + UTS namespaces: a fresh root made of read-only bind mounts of the
   interpreter and system libraries, a writable ``/workdir`` and ``/tmp`` (per-script folders on
-  a size-capped tmpfs), no ``/home``, ``/root`` or other host files; only a loopback interface
-  that is down, so no connection anywhere;
+  a size-capped tmpfs), ``/dev/null``, ``/dev/zero``, ``/dev/full``, ``/dev/random`` and
+  ``/dev/urandom`` and nothing else of ``/dev``, no ``/home``, ``/root`` or other host files;
+  only a loopback interface that is down, so no connection anywhere. An interpreter that lives
+  under ``/tmp`` is bound inside the script's ``/tmp`` after that is mounted, never shadowed;
 - a separate uid per worker when started as root (RLIMIT_NPROC is only enforced for non-root
   uids; a different uid also cannot signal or ptrace the worker);
 - rlimits: address space, CPU time, file size, open files, threads, no core dumps;
 - seccomp: no process creation or exec (threads are allowed), no signals to other processes,
-  no mount/namespace/ptrace/bpf calls.
+  no mount/namespace/ptrace/bpf/io_uring/personality calls, no vsock/netlink/packet sockets.
 
 No library does this from inside an already-warm Python process (bubblewrap and nsjail wrap
 an ``exec``, which would throw away the warm imports that make the fork backend fast), so it
 is written here with ctypes over the system calls; seccomp rules use pyseccomp (libseccomp).
 
-``probe()`` reports which layers this machine allows; the worker checks it at start.
+``probe.py`` finds out which layers this machine allows; the worker checks it at start.
 """
 
 from __future__ import annotations
@@ -56,7 +58,12 @@ AT_RECURSIVE = 0x8000
 MOUNT_ATTR_RDONLY = 0x1
 MOUNT_ATTR_NOSUID = 0x2
 MOUNT_ATTR_NODEV = 0x4
+MS_RDONLY = 1
+MS_REMOUNT = 32
 PR_SET_PDEATHSIG = 1
+AF_NETLINK = 16
+AF_PACKET = 17
+AF_VSOCK = 40
 
 _SYSCALLS = {
     "x86_64": {"pivot_root": 155, "mount_setattr": 442},
@@ -66,6 +73,10 @@ _SYSCALLS = {
 JAIL_WORKDIR = "/workdir"
 JAIL_CAPTURE = "/capture"
 DEVICES = ("null", "zero", "full", "random", "urandom")
+# /dev/fd and friends, as on any Linux system (they resolve through /proc when it is mounted)
+DEVICE_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+                "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
+WRITABLE = (JAIL_WORKDIR, "/tmp", JAIL_CAPTURE)
 
 
 @dataclass
@@ -186,33 +197,62 @@ def readonly_paths(extra: list[str]) -> list[str]:
     return out
 
 
+def _inside(path: str, place: str) -> bool:
+    return path == place or path.startswith(place.rstrip("/") + "/")
+
+
+def _bind(path: str, target: str) -> None:
+    """Bind host ``path`` at ``target``, creating the mount point (folder or file)."""
+    if os.path.isdir(path):
+        os.makedirs(target, mode=0o755, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
+        if not os.path.exists(target):
+            open(target, "w").close()
+    mount(path, target, None, MS_BIND | MS_REC)
+
+
 def build_root(new_root: str, ro_paths: list[str], workdir: str, tmpdir: str, capture: str,
                with_proc: bool) -> None:
-    """Assemble the script's filesystem view under ``new_root`` and switch into it."""
+    """Assemble the script's filesystem view under ``new_root`` and switch into it.
+
+    Host paths that lie under one of the script's writable places (an interpreter or checkout
+    under ``/tmp``) are bound after that place is mounted, inside it, and made read-only on
+    their own; everything else is bound first and made read-only with the root."""
+    for path in ro_paths:
+        if any(_inside(place, path) for place in (*WRITABLE, "/dev", "/proc")):
+            raise OSError(errno.EINVAL, f"cannot bind {path} read-only: it holds a place "
+                          "the jail mounts for the script")
+    nested = [p for p in ro_paths if any(_inside(p, place) for place in WRITABLE)]
     mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=755")
     for path in ro_paths:
+        if path in nested:
+            continue
         target = new_root + path
         if os.path.islink(path) and os.path.dirname(path) == "/":
             os.symlink(os.readlink(path), target)  # /bin -> usr/bin on merged-/usr systems
             continue
-        if os.path.isdir(path):
-            os.makedirs(target, mode=0o755, exist_ok=True)
-        else:
-            os.makedirs(os.path.dirname(target), mode=0o755, exist_ok=True)
-            open(target, "w").close()
-        mount(path, target, None, MS_BIND | MS_REC)
+        _bind(path, target)
     os.makedirs(new_root + "/dev", mode=0o755)
     for dev in DEVICES:
-        target = f"{new_root}/dev/{dev}"
-        open(target, "w").close()
-        mount(f"/dev/{dev}", target, None, MS_BIND)
-    for mountpoint in (JAIL_WORKDIR, "/tmp", JAIL_CAPTURE, "/proc"):
+        open(f"{new_root}/dev/{dev}", "w").close()
+    for name, dest in DEVICE_LINKS.items():
+        os.symlink(dest, f"{new_root}/dev/{name}")
+    for mountpoint in (*WRITABLE, "/proc"):
         os.makedirs(new_root + mountpoint, mode=0o755)
-    make_readonly(new_root)
+    make_readonly(new_root)  # recursive, and nodev: devices are bound after it
+    for dev in DEVICES:
+        target = f"{new_root}/dev/{dev}"
+        mount(f"/dev/{dev}", target, None, MS_BIND)
+        # read-only and nosuid, but not nodev; writing to a device on a read-only mount works
+        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
     # Writable places are mounted after the read-only switch so they stay writable.
     mount(workdir, new_root + JAIL_WORKDIR, None, MS_BIND)
     mount(tmpdir, new_root + "/tmp", None, MS_BIND)
     mount(capture, new_root + JAIL_CAPTURE, None, MS_BIND)
+    for path in nested:  # e.g. /tmp/checkout/.venv, inside the script's own /tmp
+        _bind(path, new_root + path)
+        make_readonly(new_root + path)
     if with_proc:
         # hidepid: a script sees only its own processes, not the worker's environment.
         mount("proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
@@ -220,6 +260,19 @@ def build_root(new_root: str, ro_paths: list[str], workdir: str, tmpdir: str, ca
     pivot_root(".", ".")
     umount(".", MNT_DETACH)
     os.chdir(JAIL_WORKDIR)
+
+
+def mount_task_folder(path: str, size_mb: int) -> None:
+    """A tmpfs of its own for one script's folder: unmounting it at the end frees whatever the
+    script left there at once, without walking it."""
+    os.mkdir(path, 0o755)
+    mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV,
+          f"size={size_mb}m,nr_inodes=65536,mode=755")
+
+
+def unmount_task_folder(path: str) -> None:
+    umount(path, MNT_DETACH)
+    os.rmdir(path)
 
 
 def drop_privileges(uid: int) -> None:
@@ -267,7 +320,8 @@ def install_seccomp() -> None:
                  "add_key", "request_key", "userfaultfd", "kexec_load", "init_module",
                  "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct",
                  "mount_setattr", "move_mount", "open_tree", "fsopen", "fsmount", "fsconfig",
-                 "fspick", "settimeofday", "clock_settime", "setpriority", "ioprio_set"):
+                 "fspick", "settimeofday", "clock_settime", "setpriority", "ioprio_set",
+                 "io_uring_setup", "io_uring_enter", "io_uring_register"):
         try:
             flt.add_rule(deny, name)
         except (OSError, ValueError):  # not present on this architecture
@@ -278,56 +332,18 @@ def install_seccomp() -> None:
     flt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
     for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open"):
         flt.add_rule(deny, name, sc.Arg(0, sc.NE, me))
+    # Sockets the network namespace does not cover (vsock reaches the hypervisor, netlink and
+    # packet sockets the kernel's network stack); plain unix/inet sockets stay allowed.
+    for family in (AF_VSOCK, AF_NETLINK, AF_PACKET):
+        for name in ("socket", "socketpair"):
+            # masked: the kernel reads an int, so garbage in the upper half must not matter
+            flt.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), name,
+                         sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, family))
+    # personality() may only be queried (0xffffffff), not changed (e.g. ADDR_NO_RANDOMIZE).
+    # The kernel reads the low 32 bits: deny when any of them is 0 (rules for one call OR).
+    for bit in range(32):
+        flt.add_rule(deny, "personality", sc.Arg(0, sc.MASKED_EQ, 1 << bit, 0))
     flt.load()
-
-
-def probe(scratch: str) -> Isolation:
-    """Fork a throw-away child that enters the full jail and reports which layers held."""
-    import json
-
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        iso = Isolation(mode=worker_mode())
-        try:
-            try:
-                unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
-                mount(None, "/", None, MS_REC | MS_PRIVATE)
-                iso.network = True
-                root = os.path.join(scratch, "probe-root")
-                work = os.path.join(scratch, "probe-work")
-                os.makedirs(root, exist_ok=True)
-                os.makedirs(work, exist_ok=True)
-                build_root(root, readonly_paths([]), work, work, work, iso.mode == "root")
-                iso.namespaces = True
-                iso.proc = iso.mode == "root"
-            except OSError as exc:
-                iso.problems.append(f"namespaces: {exc}")
-            if iso.mode == "root":
-                try:
-                    drop_privileges(65534)
-                    iso.separate_uid = True
-                except OSError as exc:
-                    iso.problems.append(f"uid: {exc}")
-            try:
-                install_seccomp()
-                iso.seccomp = True
-            except Exception as exc:
-                iso.problems.append(f"seccomp: {type(exc).__name__}: {exc}")
-            os.write(write_fd, json.dumps(iso.as_dict()).encode())
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    chunks = []
-    while chunk := os.read(read_fd, 65536):
-        chunks.append(chunk)
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    try:
-        return Isolation(**json.loads(b"".join(chunks) or b"{}"))
-    except (ValueError, TypeError):
-        return Isolation(problems=["probe child died before reporting"])
 
 
 def worker_mode() -> str:

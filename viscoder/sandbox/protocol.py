@@ -1,7 +1,8 @@
 """Length-prefixed JSON frames between the executor and its warm worker (both trusted).
 
 JSON rather than pickle: the worker relays data that scripts produced (figure JSON, PNG
-bytes as base64), and nothing a script wrote is ever unpickled.
+bytes as base64), and nothing a script wrote is ever unpickled. Frames are ASCII (``\\uXXXX``
+escapes), so any Python string, lone surrogates included, travels unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ class ChannelClosed(ConnectionError):
 
 
 def send_frame(sock: socket.socket, obj: Any) -> None:
-    data = json.dumps(obj, ensure_ascii=False).encode()
+    # ASCII escapes: a lone surrogate (in a script's code or message) cannot break the framing
+    data = json.dumps(obj).encode("ascii")
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 

@@ -1,13 +1,25 @@
-"""What an execution returns: one typed record per script, the same for every backend."""
+"""What an execution returns: one typed record per script, the same for every backend.
+
+``result_from_reply`` turns a backend's reply into the record and is where the row's
+guarantees are enforced for every backend: ``ok`` only with a decodable, non-empty PNG for at
+least one counted figure; text fields bounded (``TEXT_LIMIT``, the cut marked) and free of
+lone surrogates; a JSONL line (``to_json``) never over ``MAX_LINE_BYTES``.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from viscoder.sandbox.errors import clean_text
+
+TEXT_LIMIT = 16384  # characters of error_message, traceback, stdout, stderr (collect.py too)
+MAX_LINE_BYTES = 1024 * 1024
 
 
 class ExecStatus(StrEnum):
@@ -80,14 +92,72 @@ class ExecResult(BaseModel):
         return self.images
 
     def to_record(self) -> dict[str, Any]:
-        """The JSONL line of `viscoder exec` (the contract in DESIGN.md) and more."""
+        """The JSONL line of `viscoder exec` (its contract: the README, `viscoder exec`) and more."""
         record = self.model_dump(mode="json")
         record["images"] = self.images
         record["blank"] = self.blank
         return record
 
     def to_json(self) -> str:
-        return json.dumps(self.to_record(), ensure_ascii=False)
+        """One line of at most ``MAX_LINE_BYTES``, valid UTF-8 whatever the script printed."""
+        record = self.to_record()
+        line = _utf8(json.dumps(record, ensure_ascii=False))
+        if len(line.encode()) > MAX_LINE_BYTES:  # only a crafted id/figure list gets here
+            for key in ("stdout", "stderr", "traceback", "error_message"):
+                record[key] = clean_text(record[key], 1000) if record[key] else record[key]
+            record["figures"] = record["figures"][:4]
+            record["id"] = clean_text(record["id"], 1000)
+            record["truncated"] = True
+            line = _utf8(json.dumps(record, ensure_ascii=False))
+        return line
+
+
+def _utf8(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:  # a lone surrogate in an id or a script's text
+        return re.sub("[\ud800-\udfff]", "\ufffd", text)
+
+
+def _text(value: Any, limit: int = TEXT_LIMIT) -> str | None:
+    return None if value is None else clean_text(str(value), limit)
+
+
+def result_from_reply(task_id: str, reply: dict[str, Any], figures: list[Figure],
+                      backend: str) -> ExecResult:
+    """The row of one script from its backend's reply and its checked figures (a figure
+    counts as an image only with ``png`` set, which the caller did after checking it)."""
+    status = reply.get("status")
+    error_type, message = _text(reply.get("error_type"), 200), _text(reply.get("error_message"))
+    if status == "completed":
+        counted = [f for f in figures if f.shown]
+        if any(f.png for f in counted):
+            status = "ok"
+        else:
+            status = "no_plot"
+            if counted and error_type is None:
+                reason = next((f.render_error for f in counted if f.render_error), None)
+                message = (f"the script showed {len(counted)} figure(s) but none produced an "
+                           f"image" + (f": {reason}" if reason else ""))
+            elif error_type is None:
+                message = "the script ran but displayed no figure"
+    elif status not in ExecStatus.__members__.values() or status == "ok":
+        status, error_type = "crashed", "SandboxError"
+        message = "the sandbox returned no usable status for this script"
+    return ExecResult(
+        id=task_id, status=ExecStatus(status), error_type=error_type, error_message=message,
+        traceback=_text(reply.get("traceback")), stdout=_text(reply.get("stdout")) or "",
+        stderr=_text(reply.get("stderr")) or "", figures=figures,
+        duration_s=round(float(reply.get("duration_s") or 0.0), 4), backend=backend)
+
+
+def crashed_result(task_id: str, exc: BaseException, backend: str) -> ExecResult:
+    """The row of a script whose result the sandbox itself failed to build: the exception's
+    type only (its message or traceback could hold host paths; the log has them)."""
+    return ExecResult(id=task_id, status=ExecStatus.CRASHED, error_type="SandboxError",
+                      error_message="the sandbox failed while handling this script's result "
+                                    f"({type(exc).__name__})", backend=backend)
 
 
 def safe_stem(task_id: str) -> str:

@@ -4,36 +4,41 @@ Started by :class:`viscoder.sandbox.executor.Sandbox` as ``python -m viscoder.sa
 --fd N`` with a socket on descriptor N. It never runs script code itself, so it stays clean:
 every child starts from the same freshly imported state and can only damage its own copy.
 
-Per script: a folder on the worker's size-capped tmpfs (work/ tmp/ capture/ root/), the fork,
+Per script: a folder on a size-capped tmpfs of its own (work/ tmp/ capture/ root/), the fork,
 a wall-clock watch (SIGINT at the timeout, the simulated KeyboardInterrupt of the published
-harness, then SIGKILL after a grace period), the report read back with a size bound, the
-folder removed. If the executor goes away, the worker kills its child and exits.
+harness, then SIGKILL after a grace period), what the script left read back as hostile input
+(``collect.py``), the tmpfs unmounted (or, without namespaces, the folder deleted without
+recursion). Any failure while handling one script becomes that script's ``crashed`` reply; the
+worker goes on with the next. If the executor goes away, the worker kills its child and exits.
+
+On Linux the worker refuses to start when the full jail cannot be built, unless the
+configuration says ``isolation=none``: code from strangers is not run half-isolated.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import gc
-import importlib
 import os
 import select
-import shutil
 import signal
 import socket
 import sys
 import time
-import warnings
-from typing import Any
+import traceback
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 from viscoder.sandbox import jail
 from viscoder.sandbox.child import ChildPlan, child_main
-from viscoder.sandbox.config import SandboxConfig
-from viscoder.sandbox.files import place_files
+from viscoder.sandbox.collect import collect, internal_error, open_folder
+from viscoder.sandbox.files import place_files, remove_tree
+from viscoder.sandbox.preload import Preloader
+from viscoder.sandbox.probe import probe_finish, probe_start
 from viscoder.sandbox.protocol import ChannelClosed, recv_frame, send_frame
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-MAX_REPORT_BYTES = 256 * 1024 * 1024
+if TYPE_CHECKING:  # the worker runs under an execution runtime, which has no pydantic
+    from viscoder.sandbox.config import SandboxConfig
 
 
 class Worker:
@@ -46,23 +51,28 @@ class Worker:
         self.isolation = jail.Isolation()
         self.ro_paths: list[str] = []
         self.base_address_space = 0
+        self.preloader = Preloader(list(config.preload))
 
     # --- start-up -----------------------------------------------------------------------
     def start(self) -> dict[str, Any]:
-        preload(self.config.preload)
-        mode = "none" if self.config.isolation == "none" else jail.worker_mode()
+        cfg = self.config
+        mode = "none" if cfg.isolation == "none" else jail.worker_mode()
+        probing = None
         if mode != "none":
             try:
-                jail.prepare_worker(self.scratch, self.config.scratch_mb, mode)
-                self.ro_paths = jail.readonly_paths(self.config.extra_readonly_paths)
-                self.isolation = jail.probe(self.scratch)
+                jail.prepare_worker(self.scratch, cfg.scratch_mb, mode)
+                self.ro_paths = jail.readonly_paths(cfg.extra_readonly_paths)
+                probing = probe_start(self.scratch, mode, self.ro_paths)  # while we import
             except OSError as exc:
                 self.isolation = jail.Isolation(problems=[f"worker namespace: {exc}"])
         else:
             self.isolation.problems.append("isolation disabled by configuration")
-        if self.config.isolation == "strict" and not self.isolation.complete:
-            raise RuntimeError("isolation=strict but this machine allows only "
-                               f"{self.isolation.as_dict()}")
+        self.preloader.start()  # the core; the rest when a script first names it
+        if probing is not None:
+            self.isolation = probe_finish(probing)
+        refusal = jail_refusal(cfg.isolation, self.isolation)
+        if refusal:
+            raise RuntimeError(refusal)
         gc.collect()
         gc.freeze()  # keeps the children's copy-on-write pages shared
         self.base_address_space = _address_space()
@@ -77,7 +87,11 @@ class Worker:
                 return
             if request.get("op") == "stop":
                 return
-            reply = self.run_task(request)
+            try:
+                reply = self.run_task(request)
+            except Exception as exc:  # this script's row, never the worker or the next script
+                traceback.print_exc()  # to the worker's log only: it holds host paths
+                reply = internal_error(exc)
             try:
                 send_frame(self.sock, reply)
             except OSError:
@@ -86,16 +100,29 @@ class Worker:
     def run_task(self, req: dict[str, Any]) -> dict[str, Any]:
         self.counter += 1
         task_dir = os.path.join(self.scratch, f"t{self.counter}")
-        timeout = float(req.get("timeout_s") or self.config.timeout_s)
-        memory_mb = int(req.get("memory_mb") or self.config.memory_mb)
+        own_tmpfs = self.isolation.namespaces
         try:
-            self._make_task_dir(task_dir, req)
-        except (OSError, ValueError) as exc:
-            shutil.rmtree(task_dir, ignore_errors=True)
-            return {"status": "error", "error_type": type(exc).__name__,
-                    "error_message": f"could not prepare the working folder: {exc}",
-                    "figures": [], "duration_s": 0.0}
+            return self._run_in(task_dir, req, own_tmpfs)
+        finally:
+            self._remove_task_dir(task_dir, own_tmpfs)
+
+    def _run_in(self, task_dir: str, req: dict[str, Any], own_tmpfs: bool) -> dict[str, Any]:
         cfg = self.config
+        timeout = float(req.get("timeout_s") or cfg.timeout_s)
+        memory_mb = int(req.get("memory_mb") or cfg.memory_mb)
+        try:
+            self._make_task_dir(task_dir, req, own_tmpfs)
+        except (OSError, ValueError) as exc:
+            reason = str(exc)  # a ValueError names the task's own file
+            if isinstance(exc, OSError):
+                reason = exc.strerror or type(exc).__name__  # no host path in a row
+            return {"status": "error", "error_type": type(exc).__name__,
+                    "error_message": f"could not prepare the working folder: {reason}",
+                    "figures": [], "duration_s": 0.0}
+        # e.g. the first seaborn script: seaborn is imported here once, for every later child
+        if self.preloader.for_code(str(req["code"]), str(req.get("mode") or "script")):
+            gc.freeze()
+            self.base_address_space = _address_space()
         plan = ChildPlan(
             code=req["code"], task_dir=task_dir, isolation=self.isolation,
             limits=jail.Limits(
@@ -104,26 +131,32 @@ class Worker:
                 file_bytes=cfg.max_file_mb * 1024 * 1024,
                 open_files=cfg.max_open_files, threads=cfg.max_threads),
             uid=cfg.sandbox_uid_base + self.slot, worker_pid=os.getpid(),
-            ro_paths=self.ro_paths, dpi=cfg.dpi, traceback_limit=cfg.traceback_limit_chars)
+            ro_paths=self.ro_paths, dpi=cfg.dpi, traceback_limit=cfg.traceback_limit_chars,
+            mode=str(req.get("mode") or "script"), cell_number=int(req.get("cell_number") or 1))
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
             child_main(plan)  # never returns
         interrupted, wait_status = self._watch(pid, timeout)
         duration = time.monotonic() - start
+        task_fd = open_folder(task_dir)
         try:
-            return self._collect(task_dir, wait_status, interrupted, duration, timeout)
+            return collect(task_fd, wait_status, interrupted, duration, timeout,
+                           cfg.output_limit_bytes, cfg.max_file_mb * 1024 * 1024)
         finally:
-            shutil.rmtree(task_dir, ignore_errors=True)
+            os.close(task_fd)
 
-    def _make_task_dir(self, task_dir: str, req: dict[str, Any]) -> None:
+    def _make_task_dir(self, task_dir: str, req: dict[str, Any], own_tmpfs: bool) -> None:
+        if own_tmpfs:
+            jail.mount_task_folder(task_dir, self.config.scratch_mb)
         for sub in ("work", "tmp", "capture", "root"):
             os.makedirs(os.path.join(task_dir, sub), mode=0o755)
         work = os.path.join(task_dir, "work")
         place_files(work, req.get("files") or {})
         script = os.path.join(work, "script.py")
         if not os.path.exists(script):
-            with open(script, "w", encoding="utf-8") as fh:
+            # "replace": code with a lone surrogate still gets a file (and its own error row)
+            with open(script, "w", encoding="utf-8", errors="replace") as fh:
                 fh.write(req["code"])
         if self.isolation.separate_uid:
             uid = self.config.sandbox_uid_base + self.slot
@@ -132,6 +165,17 @@ class Worker:
                     for name in [root, *(os.path.join(root, f) for f in dirs + files)]:
                         os.chown(name, uid, uid)
             os.chmod(os.path.join(task_dir, "tmp"), 0o1777)
+
+    def _remove_task_dir(self, task_dir: str, own_tmpfs: bool) -> None:
+        """Unmount the script's tmpfs (frees everything at once), or delete the folder without
+        recursion; a failure is logged, not the script's row."""
+        try:
+            if own_tmpfs and os.path.ismount(task_dir):
+                jail.unmount_task_folder(task_dir)
+            else:
+                remove_tree(task_dir)
+        except OSError:
+            traceback.print_exc()
 
     def _watch(self, pid: int, timeout: float) -> tuple[bool, int]:
         """Wait for the child; SIGINT at the timeout, SIGKILL after the grace period. Returns
@@ -167,117 +211,6 @@ class Worker:
         _, status = os.waitpid(pid, 0)
         return interrupted, status
 
-    def _collect(self, task_dir: str, wait_status: int, interrupted: bool,
-                 duration: float, timeout: float) -> dict[str, Any]:
-        import json
-
-        limit = self.config.output_limit_bytes
-        reply: dict[str, Any] = {
-            "duration_s": duration,
-            "stdout": _read_bounded(os.path.join(task_dir, "stdout"), limit),
-            "stderr": _read_bounded(os.path.join(task_dir, "stderr"), limit),
-            "figures": [],
-        }
-        report: dict[str, Any] = {}
-        path = os.path.join(task_dir, "result.json")
-        try:
-            if os.path.getsize(path) <= MAX_REPORT_BYTES:
-                with open(path, "rb") as fh:
-                    report = json.loads(fh.read() or b"{}")
-        except (OSError, ValueError):
-            report = {}
-        if not isinstance(report, dict):
-            report = {}
-        outcome = report.get("outcome")
-        for key in ("error_type", "error_message", "traceback"):
-            value = report.get(key)
-            reply[key] = str(value) if value is not None else None
-
-        signum = -os.waitstatus_to_exitcode(wait_status) if os.WIFSIGNALED(wait_status) else 0
-        if interrupted:
-            reply["status"] = "timeout"
-            if outcome != "interrupted":
-                reply["error_type"] = "TimeoutError"
-                reply["error_message"] = (f"did not finish in {timeout:g} s and "
-                                          "did not stop when interrupted")
-                reply["traceback"] = None
-            else:
-                reply["error_message"] = f"interrupted at the {timeout:g} s limit"
-        elif signum == signal.SIGXCPU:
-            reply.update(status="timeout", error_type="TimeoutError",
-                         error_message="CPU time limit exceeded", traceback=None)
-        elif outcome in ("completed", "exception", "memory", "interrupted"):
-            reply["status"] = {"completed": "completed", "exception": "error",
-                               "memory": "memory", "interrupted": "error"}[outcome]
-            reply["figures"] = self._figures(task_dir, report.get("figures"))
-        elif outcome == "harness_error":
-            reply["status"] = "crashed"
-        elif signum:
-            name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else str(signum)
-            reply.update(status="crashed", error_type=name, traceback=None,
-                         error_message=f"killed by signal {name}"
-                         + (" (possibly out of memory)" if signum == signal.SIGKILL else ""))
-        else:
-            code = os.waitstatus_to_exitcode(wait_status)
-            reply.update(status="crashed", error_type="SystemExit", traceback=None,
-                         error_message=f"process exited with code {code} before finishing")
-        return reply
-
-    def _figures(self, task_dir: str, records: Any) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        if not isinstance(records, list):
-            return out
-        capture = os.path.join(task_dir, "capture")
-        for rec in records[:64]:
-            if not isinstance(rec, dict):
-                continue
-            fig = {"library": str(rec.get("library", "")), "blank": bool(rec.get("blank")),
-                   "shown": bool(rec.get("shown", True)), "via": str(rec.get("via", "")),
-                   "render_error": rec.get("render_error")}
-            if fig["library"] == "matplotlib" and isinstance(rec.get("file"), str):
-                path = os.path.join(capture, os.path.basename(rec["file"]))
-                try:
-                    with open(path, "rb") as fh:
-                        data = fh.read(self.config.max_file_mb * 1024 * 1024)
-                except OSError:
-                    data = b""
-                if data.startswith(PNG_MAGIC):
-                    fig["png_b64"] = base64.b64encode(data).decode()
-                else:
-                    fig["render_error"] = fig["render_error"] or "no PNG was produced"
-            elif fig["library"] == "plotly" and isinstance(rec.get("json"), str):
-                fig["json"] = rec["json"]
-            out.append(fig)
-        return out
-
-
-def preload(modules: list[str]) -> None:
-    """Import the plotting stack and pay the first-use costs (fonts, templates) once."""
-    warnings.filterwarnings("ignore")
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:
-            pass  # a missing optional library fails in the script that needs it
-    try:
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots()
-        ax.plot([0, 1], [0, 1])
-        ax.set_title("warm-up $x^2$")
-        fig.savefig(os.devnull, format="png")
-        plt.close("all")
-    except Exception:
-        pass
-    try:
-        import plotly.express as px
-
-        px.scatter(x=[0, 1], y=[0, 1]).to_json()
-    except Exception:
-        pass
-    warnings.resetwarnings()
-
-
 def _kill_group(pid: int, sig: int) -> None:
     for kill in (os.killpg, os.kill):
         try:
@@ -287,21 +220,19 @@ def _kill_group(pid: int, sig: int) -> None:
             continue
 
 
-def _read_bounded(path: str, limit: int) -> str:
-    """The output a script printed, its head and its end when it printed more than ``limit``."""
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as fh:
-            if size <= limit:
-                return fh.read().decode("utf-8", "replace")
-            head = fh.read(limit // 2)
-            fh.seek(size - limit // 2)
-            tail = fh.read()
-    except OSError:
-        return ""
-    omitted = size - len(head) - len(tail)
-    return (f"{head.decode('utf-8', 'replace')}\n[... {omitted} bytes omitted ...]\n"
-            f"{tail.decode('utf-8', 'replace')}")
+def jail_refusal(setting: str, isolation: jail.Isolation) -> str | None:
+    """Why the worker must not run untrusted code here, or None. On Linux the full jail is
+    required unless the user opted out with ``isolation=none``; elsewhere (no namespaces at
+    all) only ``isolation=strict`` refuses, and the executor warns."""
+    if setting == "none" or isolation.complete:
+        return None
+    if setting != "strict" and sys.platform != "linux":
+        return None
+    problems = "; ".join(isolation.problems) or "some layers are missing"
+    return (f"the sandbox's jail cannot be built on this machine ({problems}), and untrusted "
+            "code is not run without it. Run as root or where user namespaces are allowed, or "
+            "opt out explicitly with isolation=none (scripts then run with the limits only: "
+            "they can read the user's files and reach the network)")
 
 
 def _address_space() -> int:
@@ -320,7 +251,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sock = socket.socket(fileno=args.fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the executor's to handle
-    config = SandboxConfig.model_validate(recv_frame(sock))
+    # The executor validated the config; it arrives as plain data (with the runtime's preload
+    # list resolved), since this interpreter is the runtime's and has no pydantic.
+    config = SimpleNamespace(**recv_frame(sock))
     worker = Worker(config, args.slot, sock, args.scratch)
     try:
         send_frame(sock, worker.start())
