@@ -3,7 +3,7 @@ the endpoint alone needs to produce the same answers, both measured in this run.
 
     .venv/bin/python benchmarks/bench_overlap.py [--tasks 99] [--latency 2.0] [--capacity 16]
 
-The endpoint is the scripted local server (benchmarks/scripted_endpoint.py) with a fixed
+The endpoint is the scripted local server (tests/support/scripted_endpoint.py) with a fixed
 latency per answer and a cap on answers in flight, i.e. a GPU server's capacity. A third of the
 tasks get broken code first and are fixed in self-debug. "Endpoint alone" replays every task's
 conversation turn by turn (round k+1 waits for round k, as in the bench) with the same
@@ -25,9 +25,10 @@ from pathlib import Path
 import openai
 import ray
 
-from benchmarks.scripted_endpoint import ScriptedEndpoint
-from viscoder.bench.config import BenchConfig
-from viscoder.bench.runner import run_bench
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the scripted endpoint is test support
+from tests.support.scripted_endpoint import ScriptedEndpoint  # noqa: E402
+from viscoder.bench.config import BenchConfig  # noqa: E402
+from viscoder.bench.runner import run_bench  # noqa: E402
 
 SHARED_PPB = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "pandasplotbench_partial"
 

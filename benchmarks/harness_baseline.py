@@ -16,10 +16,11 @@ from pathlib import Path
 
 import ray
 
-from benchmarks.scripted_endpoint import ScriptedEndpoint
-from viscoder.bench.config import BenchConfig
-from viscoder.bench.report import compare
-from viscoder.bench.runner import run_bench
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the scripted endpoint is test support
+from tests.support.scripted_endpoint import ScriptedEndpoint  # noqa: E402
+from viscoder.bench.config import BenchConfig  # noqa: E402
+from viscoder.bench.report import compare  # noqa: E402
+from viscoder.bench.runner import run_bench  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 

@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from benchmarks.scripted_endpoint import ScriptedEndpoint  # noqa: E402
 from tests.conftest import has_chromium  # noqa: E402
+from tests.support.scripted_endpoint import ScriptedEndpoint  # noqa: E402
 
 GOOD = "```python\nimport pandas as pd\nimport matplotlib.pyplot as plt\ndf = pd.read_csv('data.csv')\nplt.plot(df['x'], df['y'])\nplt.show()\n```"
 KEYERROR = "Here you go:\n```python\nimport pandas as pd\ndf = pd.read_csv(\"data.csv\")\ndf.plot(x='nope', y='y')\n```"

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from viscoder import chat as schema
 from viscoder.bench import judge as judging
 from viscoder.bench.config import BenchConfig
 from viscoder.bench.extract import extract_code, with_prelude
@@ -27,7 +28,7 @@ Chat = Callable[[list[dict[str, Any]]], Awaitable[str]]
 @dataclass
 class Services:
     chat: Chat  # the model under test
-    execute: Callable[[str, dict[str, bytes]], Awaitable[ExecResult]]
+    execute: Callable[..., Awaitable[ExecResult]]  # (code, files, **sandbox run options)
     judge_chat: Chat | None = None
 
 
@@ -36,8 +37,16 @@ class EndpointFailure(RuntimeError):
 
 
 async def solve_task(task: BenchTask, cfg: BenchConfig, prompts: PromptSet, svc: Services) -> dict[str, Any]:
-    messages: list[dict[str, Any]] = [{"role": "system", "content": prompts.system},
-                                      {"role": "user", "content": task.prompt}]
+    if cfg.protocol == "pandasplotbench":  # the published harness, step for step
+        from viscoder.bench.upstream_engine import solve_upstream
+
+        return await solve_upstream(task, cfg, prompts, svc)
+    if cfg.protocol == "matplotagent":
+        from viscoder.bench.matplotagent import solve_matplotagent
+
+        return await solve_matplotagent(task, cfg, prompts, svc)
+    messages: list[dict[str, Any]] = [schema.turn("system", prompts.system),
+                                      schema.turn("user", task.prompt)]
     record: dict[str, Any] = {"id": task.id, "prompt": task.prompt, "attempts": [],
                               "passed_round": None, "endpoint_error": None, "judge": None}
     for k in range(cfg.self_debug_rounds + 1):
@@ -61,8 +70,8 @@ async def solve_task(task: BenchTask, cfg: BenchConfig, prompts: PromptSet, svc:
             break
         if k == cfg.self_debug_rounds:
             break
-        messages.append({"role": "assistant", "content": f"```python\n{code}\n```"})
-        messages.append({"role": "user", "content": _feedback(attempt, result, cfg, prompts, k + 1)})
+        messages.append(schema.turn("assistant", f"```python\n{code}\n```"))
+        messages.append(schema.turn("user", _feedback(attempt, result, cfg, prompts, k + 1)))
     if cfg.judge.enabled and svc.judge_chat is not None:
         record["judge"] = await _judge(task, record, prompts, svc.judge_chat)
     return record

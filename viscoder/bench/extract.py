@@ -1,13 +1,14 @@
 """From a model's answer to the script that runs: the first fenced python block (the whole text
-when there is none), with the model's own ``read_csv("data.csv")`` line replaced by the
-dataset's loading prelude."""
+when there is none; the rule and why: ``viscoder.fences.BENCH``), with the model's own
+``read_csv("data.csv")`` line replaced by the dataset's loading prelude."""
 
 from __future__ import annotations
 
 import re
 
+from viscoder.fences import BENCH, fenced_code
+
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_PY_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)[ \t]*\r?\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 _STOP_TOKENS = ("<|eot_id|>", "<|endoftext|>", "<|im_end|>", "<EOS>", "</s>",
                 "<|start_header_id|>", "<|end_header_id|>")
 _LOAD_LINE = re.compile(
@@ -17,9 +18,9 @@ _LOAD_LINE = re.compile(
 
 def extract_code(answer: str) -> str:
     text = _THINK.sub("", answer or "")
-    match = _PY_FENCE.search(text)
-    if match:
-        return match.group(1).strip("\n")
+    code = fenced_code(text, BENCH)
+    if code is not None:
+        return code
     for token in _STOP_TOKENS:
         text = text.replace(token, "")
     return text.strip()

@@ -4,7 +4,6 @@ its code and errors) and ``pass_rate.png``. ``compare`` puts several runs side b
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ from viscoder.sandbox.result import safe_stem
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 def plot_pass_rates(runs: list[tuple[str, list[float]]], path: Path, title: str) -> Path:
@@ -41,7 +42,7 @@ def _fmt(value: Any) -> str:
     return "–" if value is None else (f"{value:.1f}" if isinstance(value, float) else str(value))
 
 
-def _table1_row(summary: dict[str, Any]) -> str:
+def _table1_cells(summary: dict[str, Any]) -> list[str]:
     rates = summary["exec_pass_rate"]
     judge = summary.get("judge") or {}
     cells = [summary.get("model") or "?", summary["library"], _fmt(rates[0]), _fmt(rates[-1])]
@@ -49,104 +50,82 @@ def _table1_row(summary: dict[str, Any]) -> str:
         for stage in ("round0", "final"):
             entry = judge.get(f"{kind}_{stage}") or {}
             cells += [_fmt(entry.get("mean")), _fmt(entry.get("good"))]
-    return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+    return cells
 
 
-_TABLE1_HEAD = """<table><thead>
-<tr><th rowspan=2>model</th><th rowspan=2>library</th><th colspan=2>exec pass (%)</th>
-<th colspan=4>visual score</th><th colspan=4>task score</th></tr>
-<tr><th>no debug</th><th>self-debug</th><th>mean</th><th>good</th><th>mean, debugged</th><th>good, debugged</th>
-<th>mean</th><th>good</th><th>mean, debugged</th><th>good, debugged</th></tr></thead><tbody>"""
+def _environment() -> Any:
+    import jinja2
 
-_STYLE = """body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1300px}
-table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}
-th{background:#f3f3f3}.task{border:1px solid #ddd;border-radius:6px;padding:10px;margin:14px 0}
-.pass{color:#157a2e;font-weight:600}.fail{color:#b3261e;font-weight:600}
-.imgs{display:flex;gap:12px;flex-wrap:wrap;align-items:flex-start}.imgs figure{margin:0}
-.imgs img{max-width:380px;max-height:300px;border:1px solid #eee}figcaption{font-size:12px;color:#555}
-pre{background:#f7f7f7;padding:8px;overflow-x:auto;font-size:12px;max-height:320px}
-details{margin:4px 0}"""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=False, lstrip_blocks=False)
 
 
 def write_report(out: Path, records: list[dict[str, Any]], summary: dict[str, Any],
                  tasks: dict[str, Any]) -> Path:
+    """report.html from templates/report.html.j2; every value from a run (model output,
+    tracebacks, task texts) is escaped by jinja2's autoescape."""
     label = f"{summary.get('model') or '?'} / {summary['library']}"
     plot_pass_rates([(label, summary["exec_pass_rate"])], out / "pass_rate.png",
                     f"{summary['benchmark']}: pass rate per self-debug round")
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>viscoder bench: "
-             f"{html.escape(label)}</title><style>{_STYLE}</style></head><body>",
-             f"<h1>{html.escape(summary['benchmark'])}: {html.escape(label)}</h1>",
-             f"<p>{summary['n_tasks']} tasks, {summary['self_debug_rounds']} self-debug rounds, "
-             f"prompts: {html.escape(str(summary.get('prompts')))}, "
-             f"endpoint failures: {summary.get('endpoint_errors', 0)}, "
-             f"skipped inputs: {len(summary.get('skipped', []))}.</p>",
-             "<h2>Summary</h2>", _TABLE1_HEAD, _table1_row(summary), "</tbody></table>",
-             "<img src='pass_rate.png' alt='pass rate per round' width='560'>",
-             "<h2>Pass rate and failures per round</h2>", _rounds_table(summary)]
-    if not summary.get("judge"):
-        parts.append("<p>Judge scores: not computed (run without a judge).</p>")
-    parts.append("<h2>Tasks</h2>")
-    parts += [_task_html(r, tasks.get(r["id"]), out) for r in records]
-    if summary.get("skipped"):
-        parts.append("<h2>Inputs that could not run</h2><ul>" + "".join(
-            f"<li>{html.escape(s['id'])}: {html.escape(s['reason'])}</li>" for s in summary["skipped"]) + "</ul>")
-    parts.append("</body></html>")
+    summary_view = {"protocol": None, "runtime": None, "runtime_versions": None, "answers": None,
+                    "upstream_switches_changed": None, "judge_upstream": None, "judge": None,
+                    "skipped": [], "endpoint_errors": 0, "prompts": None, **summary}
+    kinds = sorted({k for per_round in summary["error_types"] for k in per_round})
+    rounds = [{"k": k, "rate": rate, "no_plot": summary["no_plot_rate"][k],
+               "error": summary["error_rate"][k], "counts": summary["error_types"][k]}
+              for k, rate in enumerate(summary["exec_pass_rate"])]
+    html = _environment().get_template("report.html.j2").render(
+        s=summary_view, label=label, table1=_table1_cells(summary), kinds=kinds, rounds=rounds,
+        task_views=[_task_view(r, out) for r in records])
     path = out / "report.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
+    path.write_text(html, encoding="utf-8")
     return path
 
 
-def _rounds_table(summary: dict[str, Any]) -> str:
-    kinds = sorted({k for per_round in summary["error_types"] for k in per_round})
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in kinds)
-    rows = []
-    for k, rate in enumerate(summary["exec_pass_rate"]):
-        counts = summary["error_types"][k]
-        rows.append(f"<tr><td>{k}</td><td>{rate:.1f}</td><td>{summary['no_plot_rate'][k]:.1f}</td>"
-                    f"<td>{summary['error_rate'][k]:.1f}</td>"
-                    + "".join(f"<td>{counts.get(kind, '')}</td>" for kind in kinds) + "</tr>")
-    return (f"<table><thead><tr><th>round</th><th>pass %</th><th>no plot %</th><th>error %</th>"
-            f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-
-
-def _task_html(record: dict[str, Any], task: Any, out: Path) -> str:
-    passed = record.get("passed_round")
-    verdict = (f"<span class='pass'>passed at round {passed}</span>" if passed is not None
-               else "<span class='fail'>failed</span>")
+def _task_view(record: dict[str, Any], out: Path) -> dict[str, Any]:
     final = record["attempts"][-1]
-    figures = [f"<figure><img src='{html.escape(p)}' loading='lazy'><figcaption>round {final['round']}"
-               f"</figcaption></figure>" for p in final.get("images", [])]
+    figures = [{"src": p, "caption": f"round {final['round']}"} for p in final.get("images", [])]
     ref_dir = out / "reference"
     refs = sorted(ref_dir.glob(f"{safe_stem(record['id'])}_*.png")) if ref_dir.exists() else []
-    figures += [f"<figure><img src='reference/{html.escape(p.name)}' loading='lazy'>"
-                f"<figcaption>reference</figcaption></figure>" for p in refs]
-    if not figures:
-        figures = ["<p>no image</p>"]
-    judge = record.get("judge") or {}
+    figures += [{"src": f"reference/{p.name}", "caption": "reference"} for p in refs]
     scores = ""
+    judge = record.get("judge") or {}
     if judge:
         fin = judge.get("final") or {}
-        scores = " · ".join(f"{kind} {_fmt((fin.get(kind) or {}).get('score'))}" for kind in ("visual", "task"))
+        scores = " · ".join(f"{kind} {_fmt((fin.get(kind) or {}).get('score'))}"
+                            for kind in ("visual", "task"))
     attempts = []
     for a in record["attempts"]:
         err = a.get("traceback") or (f"{a.get('error_type')}: {a.get('error_message')}"
                                      if a.get("error_type") else a.get("error_message") or "")
-        attempts.append(
-            f"<details><summary>round {a['round']}: {html.escape(a['status'])}"
-            f"{' (' + html.escape(str(a.get('error_type'))) + ')' if a.get('error_type') else ''}</summary>"
-            f"<pre>{html.escape(a.get('code') or '')}</pre>"
-            + (f"<pre>{html.escape(err)}</pre>" if err else "") + "</details>")
-    return (f"<div class='task' id='task-{html.escape(record['id'])}'><h3>task {html.escape(record['id'])}: "
-            f"{verdict} {html.escape(scores)}</h3><div class='imgs'>{''.join(figures)}</div>"
-            f"{''.join(attempts)}</div>")
+        attempts.append({"round": a["round"], "status": a["status"],
+                         "error_type": a.get("error_type"), "code": a.get("code") or "", "err": err})
+    return {"id": str(record["id"]), "passed": record.get("passed_round"), "scores": scores,
+            "figures": figures, "attempts": attempts}
 
 
-def compare(dirs: list[Path], out_png: Path | None = None) -> str:
-    """A text table of several runs and one plot of their pass-rate curves."""
+class ProtocolMismatch(ValueError):
+    """Runs of different protocols asked for in one table."""
+
+
+def compare(dirs: list[Path], out_png: Path | None = None, mix_protocols: bool = False) -> str:
+    """A text table of several runs and one plot of their pass-rate curves. Runs of different
+    protocols (or runtimes) are not comparable: refused unless ``mix_protocols``."""
+    summaries = [json.loads((Path(d) / "summary.json").read_text()) for d in dirs]
+    kinds = {(s.get("protocol") or "viscoder", s.get("runtime") or "default") for s in summaries}
+    if len(kinds) > 1 and not mix_protocols:
+        listing = ", ".join(f"{Path(d).name}: protocol {s.get('protocol') or 'viscoder'}, "
+                            f"runtime {s.get('runtime') or 'default'}" for d, s in zip(dirs, summaries, strict=True))
+        raise ProtocolMismatch(
+            "these runs were scored under different protocols or runtimes, whose pass rates "
+            "differ by construction (prompt, answer post-processing, execution, judge): "
+            f"{listing}. Re-score them under one protocol (viscoder bench rescore DIR "
+            "--protocol P) or pass --mix-protocols to tabulate them anyway.")
     rows, curves = [], []
-    for d in dirs:
-        summary = json.loads((Path(d) / "summary.json").read_text())
-        label = f"{summary.get('model')}/{summary['library']} ({Path(d).name})"
+    for d, summary in zip(dirs, summaries, strict=True):
+        proto = summary.get("protocol") or "viscoder"
+        label = f"{summary.get('model')}/{summary['library']} ({Path(d).name}, {proto})"
         curves.append((label, summary["exec_pass_rate"]))
         judge = summary.get("judge") or {}
         vis = (judge.get("visual_final") or {}).get("mean")

@@ -12,6 +12,7 @@ retried). ``summary.json``, ``report.html`` and ``pass_rate.png`` are written at
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import math
@@ -35,9 +36,11 @@ from viscoder.sandbox.result import safe_stem
 log = logging.getLogger(__name__)
 
 
-def make_chat(endpoint: EndpointConfig, max_in_flight: int) -> Chat:
+def make_chat(endpoint: EndpointConfig, max_in_flight: int, llama3: bool = False) -> Chat:
     """An async chat call with the openai client's own retries (429, 5xx, timeouts, refused
-    connections, with exponential backoff) and a bound on requests in flight."""
+    connections, with exponential backoff) and a bound on requests in flight. ``llama3``:
+    the conversation goes to /v1/completions inside upstream vLLM's hand-written Llama-3
+    headers (``--protocol pandasplotbench`` with ``upstream.llama3_template``)."""
     import openai
 
     client = openai.AsyncOpenAI(base_url=endpoint.base_url,
@@ -46,6 +49,8 @@ def make_chat(endpoint: EndpointConfig, max_in_flight: int) -> Chat:
     semaphore = asyncio.Semaphore(max_in_flight)
 
     async def chat(messages: list[dict[str, Any]]) -> str:
+        if llama3:
+            return await complete(messages)
         async with semaphore:
             try:
                 response = await client.chat.completions.create(
@@ -56,6 +61,20 @@ def make_chat(endpoint: EndpointConfig, max_in_flight: int) -> Chat:
         if not response.choices:
             raise EndpointFailure("the endpoint returned no choices")
         return response.choices[0].message.content or ""
+
+    async def complete(messages: list[dict[str, Any]]) -> str:
+        from viscoder.bench.upstream import llama3_prompt
+
+        async with semaphore:
+            try:
+                response = await client.completions.create(
+                    model=endpoint.model, prompt=llama3_prompt(messages),
+                    temperature=endpoint.temperature, max_tokens=endpoint.max_tokens)
+            except openai.APIError as exc:
+                raise EndpointFailure(f"{type(exc).__name__}: {exc}") from None
+        if not response.choices:
+            raise EndpointFailure("the endpoint returned no choices")
+        return response.choices[0].text or ""
 
     return chat
 
@@ -70,6 +89,7 @@ class BenchWorker:
         self.lock = threading.Lock()  # one script at a time in this actor's sandbox
         self.in_flight = in_flight
         self.services: Services | None = None
+        self.answers: dict[tuple[str, int], str] | None = None
         # the warm worker starts while the first answers are being generated
         threading.Thread(target=self._start_sandbox, daemon=True).start()
 
@@ -80,20 +100,34 @@ class BenchWorker:
             except Exception as exc:  # reported again, per task, by the first run
                 log.warning("sandbox did not start: %s", exc)
 
-    def _execute(self, code: str, files: dict[str, bytes]):
+    def _execute(self, code: str, files: dict[str, bytes], **options: Any):
         with self.lock:
-            result = self.sandbox.run(code, files=files)
+            result = self.sandbox.run(code, files=files, **options)
         count("viscoder_scripts_executed", {"stage": "bench", "status": result.status.value})
         return result
 
     async def solve(self, task: BenchTask) -> dict[str, Any]:
         if self.services is None:  # created here: the semaphores belong to the actor's loop
             judge = (make_chat(self.cfg.judge, self.in_flight) if self.cfg.judge.enabled else None)
+            if self.cfg.protocol == "pandasplotbench":
+                judge = None  # judged afterwards, in benchmark order (upstream_engine.judge_run)
+            llama3 = self.cfg.protocol == "pandasplotbench" and self.cfg.upstream.llama3_template
             self.services = Services(
-                chat=make_chat(self.cfg.generator, self.in_flight),
-                execute=lambda code, files: asyncio.to_thread(self._execute, code, files),
+                chat=make_chat(self.cfg.generator, self.in_flight, llama3),
+                execute=lambda code, files, **kw: asyncio.to_thread(self._execute, code, files, **kw),
                 judge_chat=judge)
-        record = await solve_task(task, self.cfg, self.prompts, self.services)
+        services = self.services
+        if self.cfg.answers:
+            from viscoder.bench.replay import load_answers, replay_chat
+
+            if self.answers is None:
+                self.answers = load_answers(self.cfg.answers)
+            services = dataclasses.replace(services, chat=replay_chat(self.answers, task.id))
+        record = await solve_task(task, self.cfg, self.prompts, services)
+        if self.cfg.answers:
+            from viscoder.bench.replay import settle_missing
+
+            settle_missing(record)
         result = ("passed" if record["passed_round"] is not None
                   else "endpoint_error" if record.get("endpoint_error") else "failed")
         count("viscoder_bench_tasks", {"library": self.cfg.library, "result": result})
@@ -105,15 +139,23 @@ class BenchWorker:
 
 
 def run_bench(cfg: BenchConfig, progress: bool = True) -> dict[str, Any]:
+    cfg.check_runnable()  # a model name, the judge's key: ConfigError naming the key
     prompts = PromptSet.from_upstream(cfg.prompts) if cfg.prompts else PromptSet.default()
+    if cfg.answers:  # a bad answers file is the user's error, before anything starts
+        from viscoder.bench.replay import load_answers
+
+        load_answers(cfg.answers)
     tasks, skipped = load_tasks(cfg, prompts)
     if not tasks:
         raise ConfigError("no runnable task in the benchmark data")
     out = Path(cfg.out)
     (out / "images").mkdir(parents=True, exist_ok=True)
+    # records the runtime's library versions in config.yaml; an unbuilt runtime fails here
+    cfg.sandbox = cfg.sandbox.resolve_runtime()
     cfg.write(out / "config.yaml")
     results_path = out / "results.jsonl"
-    run_key = {"benchmark": cfg.benchmark, "library": cfg.library, "model": cfg.generator.model}
+    run_key = {"benchmark": cfg.benchmark, "library": cfg.library, "model": cfg.generator.model,
+               "protocol": cfg.protocol}
     done = _load_finished(results_path, run_key)
     todo = [t for t in tasks if t.id not in done]
     _write_references(out, tasks)
@@ -127,10 +169,19 @@ def run_bench(cfg: BenchConfig, progress: bool = True) -> dict[str, Any]:
             with results_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     records = [done[t.id] for t in tasks if t.id in done]
+    extra = {}
+    if cfg.protocol == "pandasplotbench" and cfg.judge.enabled:
+        from viscoder.bench.upstream_engine import judge_run
+
+        chat = make_chat(cfg.judge, cfg.judge.max_concurrent_requests)
+        extra["judge_upstream"] = asyncio.run(
+            judge_run(records, {t.id: t for t in tasks}, out, chat, prompts, cfg))
+        _rewrite(results_path, records)
     summary = {**run_key, **summarize(records, cfg.self_debug_rounds, cfg.judge.good_threshold),
                "self_debug_rounds": cfg.self_debug_rounds,
                "skipped": [{"id": s.id, "reason": s.reason} for s in skipped],
-               "prompts": prompts.source, "wall_s": round(time.monotonic() - started, 2)}
+               "prompts": prompts.source, **provenance(cfg, tasks), **extra,
+               "wall_s": round(time.monotonic() - started, 2)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     from viscoder.bench.report import write_report
 
@@ -195,13 +246,39 @@ def _load_finished(path: Path, run_key: dict[str, Any]) -> dict[str, dict[str, A
             record = json.loads(line)
         except ValueError:
             continue  # a line cut short by an interrupted run: that task runs again
-        other = {k: record.get(k) for k in run_key}
+        other = {k: record.get(k, "viscoder" if k == "protocol" else None) for k in run_key}
         if other != run_key:
             raise ConfigError(f"{path} holds results of another run ({other}); "
                               f"use another --out for {run_key}")
         if not record.get("endpoint_error"):
             finished[str(record["id"])] = record
     return finished
+
+
+def provenance(cfg: BenchConfig, tasks: list[BenchTask]) -> dict[str, Any]:
+    """What makes runs comparable or not: protocol, runtime (and its library versions),
+    upstream switches turned off, answers replayed instead of a model."""
+    runtime = getattr(cfg.sandbox, "runtime", "default")
+    info: dict[str, Any] = {"protocol": cfg.protocol, "runtime": runtime,
+                            "answers": cfg.answers, "generator_max_tokens": cfg.generator.max_tokens}
+    try:
+        from viscoder.sandbox.runtimes import get_runtime
+
+        info["runtime_versions"] = dict(get_runtime(runtime).versions)
+    except Exception:  # runtimes not available in this checkout: the name is recorded
+        pass
+    if cfg.protocol == "pandasplotbench":
+        defaults = type(cfg.upstream)()
+        info["upstream_switches_changed"] = {
+            k: v for k, v in cfg.upstream.model_dump().items() if getattr(defaults, k) != v}
+        info["code_data"] = sorted({t.meta.get("code_data_source", "?") for t in tasks})
+    return info
+
+
+def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _save_images(out: Path, record: dict[str, Any]) -> None:

@@ -22,6 +22,8 @@ class BenchTask:
     files: dict[str, bytes] = field(default_factory=dict)  # placed in the working folder
     prelude: str = ""  # the dataset's own loading code, replacing the model's read_csv line
     reference_pngs: list[bytes] = field(default_factory=list)
+    index: int = 0  # position in the benchmark (upstream's notebook cell number - 1)
+    meta: dict[str, str] = field(default_factory=dict)  # the row's texts, for other protocols
 
 
 @dataclass
@@ -38,7 +40,10 @@ def load_tasks(cfg: Any, prompts: Any) -> tuple[list[BenchTask], list[Skipped]]:
         tasks, skipped = _matplotbench(Path(cfg.data), cfg.instruction, cfg.library, prompts)
     else:
         rows, skipped = _pandasplotbench_rows(cfg.data)
-        tasks = [_pandasplotbench_task(row, cfg.library, prompts) for row in rows]
+        protocol = getattr(cfg, "protocol", "viscoder")
+        tasks = [_pandasplotbench_task(row, cfg.library, prompts, protocol) for row in rows]
+        for k, task in enumerate(tasks):
+            task.index = k
     if cfg.limit:
         tasks = tasks[: cfg.limit]
     return tasks, skipped
@@ -82,17 +87,26 @@ def _partial_folder(folder: Path) -> tuple[list[dict[str, Any]], list[Skipped]]:
     return rows, skipped
 
 
-def _pandasplotbench_task(row: dict[str, Any], library: str, prompts: Any) -> BenchTask:
+def _pandasplotbench_task(row: dict[str, Any], library: str, prompts: Any,
+                          protocol: str = "viscoder") -> BenchTask:
     description = str(row.get("task__plot_description") or "")
     style = str(row.get("task__plot_style") or "")
-    prompt = prompts.pandasplotbench_task(library=library, plot_description=description,
-                                          data_csv=row["data_csv"], plot_style=style)
+    if protocol == "pandasplotbench":
+        from viscoder.bench.upstream import task_prompt
+
+        prompt = task_prompt(prompts.upstream_instructs(), row, library)
+    else:
+        prompt = prompts.pandasplotbench_task(library=library, plot_description=description,
+                                              data_csv=row["data_csv"], plot_style=style)
     refs = [_decode_png(p) for p in _as_list(row.get("plots_gt"))]
+    code_data = row.get("code_data")
     return BenchTask(id=str(row["id"]), prompt=prompt,
                      task_text=f"{description.strip()}\n{style.strip()}",
                      files={"data.csv": row["data_csv"].encode()},
-                     prelude=str(row.get("code_data") or DEFAULT_PRELUDE),
-                     reference_pngs=[r for r in refs if r])
+                     prelude=str(code_data or DEFAULT_PRELUDE),
+                     reference_pngs=[r for r in refs if r],
+                     meta={"plot_description": description, "plot_style": style,
+                           "code_data_source": "dataset" if code_data else "default"})
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -139,5 +153,6 @@ def _matplotbench(folder: Path, which: str, library: str, prompts: Any) -> tuple
         tasks.append(BenchTask(
             id=task_id, prompt=prompts.matplotbench_task(library=library, instruction=instruction),
             task_text=instruction, files=files,
-            reference_pngs=[ref.read_bytes()] if ref.exists() else []))
+            reference_pngs=[ref.read_bytes()] if ref.exists() else [],
+            index=len(tasks), meta={"instruction": instruction}))
     return tasks, skipped
