@@ -1,13 +1,16 @@
 """Per-core rates of the data steps, and a projection of the 1.7M-file run.
 
     .venv/bin/python benchmarks/data_throughput.py [--files 20000] [--exec-scripts 24]
+    .venv/bin/python benchmarks/data_throughput.py --corpus .corpus/plotting   # real files
 
 * filter: files/s on one core over a corpus of real Python source (the standard library's
   own files, plus plotting files), against the naive baseline that parses every file with
   `ast` (measured in the same run). Target: >= 20,000 files/s per core.
-* static extractor: plotting files/s on one core, and its yield on the test corpus.
-* execute: scripts/s of one warm sandbox on the extracted blocks.
-* annotate (template): rows/s on one core.
+* static extractor: plotting files/s on one core, and its yield on the test corpus (or on
+  the folders given with --corpus, e.g. the real-world corpus).
+* execute: scripts/s of one warm sandbox on the extracted blocks (with the image gate).
+* annotate (template, with the instruction gates): rows/s on one core.
+* near-duplicates: MinHash signatures/s on one core.
 Then cores x hours for 1.7M files, assuming every one of them is a plotting candidate (an
 upper bound: in a raw corpus most files stop at the filter).
 """
@@ -55,10 +58,15 @@ def main() -> None:
     p.add_argument("--files", type=int, default=20000)
     p.add_argument("--exec-scripts", type=int, default=24)
     p.add_argument("--total-files", type=int, default=1_700_000)
+    p.add_argument("--corpus", nargs="*", default=None, help="folders of plotting .py files "
+                   "for the extract/execute/annotate rates (default: the test corpus and the "
+                   "example scripts)")
     args = p.parse_args()
 
     from viscoder.data.annotate import template_parts
     from viscoder.data.filter import LibraryFilter
+    from viscoder.data.gates import image_gate, instruction_gate
+    from viscoder.data.neardup import signature
     from viscoder.data.static_extract import extract_static
     from viscoder.sandbox import Sandbox, SandboxConfig
 
@@ -80,9 +88,10 @@ def main() -> None:
           f"ratio {filter_rate / baseline:.0f}x; target >= 20,000: "
           f"{'met' if filter_rate >= 20000 else 'NOT met'}")
 
-    candidates = [p.read_text() for p in sorted(CORPUS.glob("*.py")) + sorted(SCRIPTS.glob("*.py"))]
+    dirs = [Path(d) for d in args.corpus] if args.corpus else [CORPUS, SCRIPTS]
+    candidates = [p.read_text(errors="replace") for d in dirs for p in sorted(d.glob("*.py"))]
     results = [extract_static(t) for t in candidates]
-    extract_rate = rate(extract_static, candidates * 20)
+    extract_rate = rate(extract_static, candidates * max(1, 400 // len(candidates)))
     blocks = [r.code for r in results if r.code]
     print(f"static extractor: {extract_rate:,.0f} files/s per core; extracted "
           f"{len(blocks)}/{len(candidates)} of the test corpus + example scripts")
@@ -91,19 +100,31 @@ def main() -> None:
         sandbox.run(blocks[0])  # warm-up: imports and the first figure
         todo = (blocks * (args.exec_scripts // len(blocks) + 1))[: args.exec_scripts]
         started = time.perf_counter()
-        outcomes = [sandbox.run(code) for code in todo]
+        outcomes = []
+        for code in todo:
+            outcome = sandbox.run(code)
+            pngs = [f.png for f in outcome.counted_figures if f.png and not f.blank]
+            outcomes.append((outcome, any(image_gate(png) is None for png in pngs)))
         exec_rate = len(todo) / (time.perf_counter() - started)
-    rendered = sum(1 for o in outcomes if o.ok and not o.blank)
+    rendered = sum(1 for o, good in outcomes if o.ok and good)
     print(f"execute: {exec_rate:.2f} scripts/s per sandbox (core); {rendered}/{len(todo)} rendered")
 
-    facts = [json.loads(json.dumps({"plot_calls": r.plot_calls, "columns": r.columns,
-                                    "texts": r.texts, "colors": r.colors})) for r in results if r.code]
-    pairs = list(zip(blocks, facts, strict=True)) * 50
-    annotate_rate = rate(lambda pair: template_parts(pair[0], pair[1], ["matplotlib"]), pairs)
-    print(f"annotate (template): {annotate_rate:,.0f} rows/s per core")
+    facts = [json.loads(json.dumps({"mocked": r.mocked}))  # figure facts: computed by annotate
+             for r in results if r.code]
+    pairs = list(zip(blocks, facts, strict=True)) * max(1, 1000 // len(blocks))
+
+    def annotate(pair):
+        parts = template_parts(pair[0], pair[1], ["matplotlib"])
+        return instruction_gate(parts, pair[0], mocked=pair[1]["mocked"])
+
+    annotate_rate = rate(annotate, pairs)
+    print(f"annotate (template + gates): {annotate_rate:,.0f} rows/s per core")
+    minhash_rate = rate(lambda code: signature(code, 128, 5), blocks * max(1, 400 // len(blocks)))
+    print(f"near-duplicates: {minhash_rate:,.0f} MinHash signatures/s per core")
 
     n = args.total_files
-    per_file_s = 1 / filter_rate + 1 / extract_rate + 1 / exec_rate + 1 / annotate_rate
+    per_file_s = (1 / filter_rate + 1 / extract_rate + 1 / exec_rate + 1 / annotate_rate
+                  + 1 / minhash_rate)
     core_hours = n * per_file_s / 3600
     print(f"\nprojection for {n:,} files, all plotting candidates (upper bound): "
           f"{core_hours:,.0f} core-hours; execution is {100 / exec_rate / per_file_s:.0f}% of it")

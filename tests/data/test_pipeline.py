@@ -8,13 +8,14 @@ import os
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from tests.conftest import REPO, descendant_pids
+from tests.support.processes import wait_for
 from viscoder.data.config import DataConfig
 from viscoder.data.pipeline import run_data
 
@@ -87,13 +88,14 @@ def test_every_row_ends_in_the_dataset_or_the_rejects(tmp_path, capsys):
     for row in ds:
         roles = [m["role"] for m in row["messages"]]
         assert roles[-1] == "assistant" and "user" in roles
-    assert (out / "README.md").read_text().count("![") >= 1
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and card.count("<img ") >= 1  # Hub metadata, image grid
+    assert (out / "near_duplicates.json").exists() and "## Yield funnel" in card
     assert len((out / "dataset.jsonl").read_text().splitlines()) == len(kept)
 
     capsys.readouterr()
-    started = time.monotonic()
     again = run_data(config(tmp_path, raw))
-    assert again == stats and time.monotonic() - started < 30
+    assert again == stats
     assert capsys.readouterr().out.count("done in an earlier run, skipped") == 6
 
 
@@ -109,15 +111,21 @@ def test_a_killed_sandbox_actor_loses_and_duplicates_nothing(tmp_path):
     killed: list[int] = []
 
     def kill_one_actor():
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and not killed:
-            pids = descendant_pids("SandboxExecutor")
-            if pids and (tmp_path / "out").exists():
-                time.sleep(4)  # let it finish a batch or two first
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
-                return
-            time.sleep(0.2)
+        actor = wait_for(lambda: descendant_pids("SandboxExecutor"), 240, "a sandbox actor")[0]
+        scripts: set[int] = set()
+
+        def a_batch_finished():
+            # its sandbox worker forks one child per script: a fifth means a batch of 4 is done
+            try:
+                scripts.update(p.pid for p in psutil.Process(actor).children(recursive=True)
+                               if p.ppid() != actor)
+            except psutil.Error:
+                pass
+            return len(scripts) >= 5
+
+        wait_for(a_batch_finished, 240, "the actor to finish a batch", interval_s=0.05)
+        os.kill(actor, signal.SIGKILL)
+        killed.append(actor)
 
     killer = threading.Thread(target=kill_one_actor, daemon=True)
     killer.start()
@@ -148,3 +156,16 @@ def test_llm_path_against_a_real_endpoint_rejects_garbage_with_reasons(tiny_serv
     assert len(llm_annotations) >= 5 and llm_annotations["reason"].str.startswith("llm: ").all()
     assert stats["rows_in"] == len(raw_ids)
     shutil.rmtree(out)
+
+
+def test_a_raw_source_without_its_text_column_fails_at_once_naming_its_columns(tmp_path):
+    pd.DataFrame({"id": ["a"], "source_code": ["import matplotlib"]}).to_parquet(tmp_path / "r.parquet")
+    cfg = DataConfig.model_validate({"output_dir": str(tmp_path / "out"),
+                                     "raw": {"paths": [str(tmp_path / "r.parquet")]}})
+    with pytest.raises(ValueError, match="its columns are id, source_code"):
+        run_data(cfg, steps=["ingest"])
+    assert not (tmp_path / "out" / "stages" / "ingest" / "_SUCCESS").exists()
+    pd.DataFrame({"id": ["a"], "content": ["import matplotlib.pyplot as plt\nplt.plot([1])\n"]}) \
+        .to_parquet(tmp_path / "r.parquet")  # The Stack's column name is understood
+    run_data(cfg, steps=["ingest"])
+    assert list(pd.read_parquet(tmp_path / "out" / "stages" / "ingest")["stage"]) == [""]

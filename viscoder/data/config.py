@@ -14,7 +14,8 @@ class RawSource(StrictConfig):
     """A stack-edu-style corpus: one Python file per row."""
     paths: list[str] = Field(..., min_length=1, description="Parquet/JSONL files or folders")
     id_column: str = "id"
-    text_column: str = "text"
+    text_column: str | None = Field(None, description="the column with the file's source; "
+                                    "default: `text`, or `content` (The Stack's name)")
 
 
 class CosynSource(StrictConfig):
@@ -81,8 +82,14 @@ class DataConfig(StrictConfig):
                                              "cluster's sandbox nodes (cluster.yaml)")
 
     dedup: Literal["exact", "near", "none"] = Field(
-        "near", description="near: also drops code equal after normalising comments, "
-        "whitespace, names of literals")
+        "near", description="exact: equal code; near: also code equal after normalising "
+        "comments, layout and literal values, and near-duplicates by MinHash + LSH over code "
+        "shingles (renamed variables, reordered statements)")
+    near_dup_threshold: float = Field(0.8, gt=0, lt=1, description="estimated Jaccard "
+                                      "similarity of code shingles at which two samples are "
+                                      "near-duplicates")
+    minhash_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations")
+    shingle_tokens: int = Field(5, ge=2, le=20, description="tokens per code shingle")
     benchmark_paths: list[str] = Field(default_factory=list, description="PandasPlotBench / "
                                        "MatPlotBench data whose instructions must not leak in")
     overlap_ngram: int = Field(8, ge=3)

@@ -1,5 +1,6 @@
 """Step 3: run every candidate block in the sandbox; keep those that run without error and
-render a non-blank image, with the PNG (the first non-blank figure) stored in the row.
+render an image that is not blank or nearly so (``gates.image_gate``), with the PNG (the
+first such figure) stored in the row.
 
 ``SandboxExecutor`` is the Ray Data actor: one warm sandbox per actor, so the import cost of
 numpy/pandas/matplotlib is paid once per actor, not per script. If an actor dies mid-batch,
@@ -13,6 +14,7 @@ import os
 
 import pandas as pd
 
+from viscoder.data.gates import image_gate
 from viscoder.data.rows import alive, reject
 from viscoder.metrics import count
 from viscoder.sandbox import Sandbox, SandboxConfig
@@ -33,10 +35,12 @@ def execute_rows(batch: pd.DataFrame, sandbox: Sandbox) -> pd.DataFrame:
                                                                        if detail else ""))
             continue
         images = [f.png for f in result.counted_figures if f.png and not f.blank]
-        if not images:
-            reject(batch, i, "execute", "blank image")
+        verdicts = [image_gate(png) for png in images]
+        good = [png for png, why in zip(images, verdicts, strict=True) if why is None]
+        if not good:
+            reject(batch, i, "execute", verdicts[0] if verdicts else "blank image")
             continue
-        batch.at[i, "image"] = images[0]
+        batch.at[i, "image"] = good[0]
     return batch
 
 

@@ -7,7 +7,6 @@ fix) to the LLM extractor in ``llm.py``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pandas as pd
@@ -19,16 +18,18 @@ from viscoder.data.static_extract import extract_static
 FINAL_REASONS = ("syntax_error", "no_plotting_import", "no_plotting_call")
 
 
-def extract_batch(batch: pd.DataFrame) -> pd.DataFrame:
+def extract_batch(batch: pd.DataFrame, modules: list[str] | None = None) -> pd.DataFrame:
+    """``modules``: what the execution runtime can import (None: this interpreter's)."""
     batch = batch.copy()
+    available = frozenset(modules) if modules is not None else None
     todo = alive(batch) & (batch["source"] == "stack") & (batch["code"] == "")
     for i in batch.index[todo]:
-        result = extract_static(batch.at[i, "text"])
+        result = extract_static(batch.at[i, "text"], available=available)
         if result.code is None:
             reject(batch, i, "extract", result.reason)
             continue
-        facts = {k: v for k, v in dataclasses.asdict(result).items()
-                 if k not in ("code", "reason")}
+        # the figure facts are read off the code by the annotate step, not stored here
+        facts = {"libraries": result.libraries, "mocked": result.mocked}
         batch.at[i, "code"] = result.code
         batch.at[i, "extractor"] = "static"
         batch.at[i, "facts"] = json.dumps(facts)

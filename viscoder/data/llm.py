@@ -18,9 +18,9 @@ from typing import Any
 from viscoder.data.annotate import messages_for
 from viscoder.data.config import LLMEndpoint
 from viscoder.data.rows import COLUMNS
+from viscoder.fences import EXTRACTION, fenced_code
 from viscoder.prompts.data import ANNOTATION_PARTS, annotate_request, extract_request
 
-_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
 _JSON = re.compile(r"\{.*\}", re.DOTALL)
 
 
@@ -30,10 +30,10 @@ def parse_extraction(text: str) -> tuple[str | None, str]:
         return None, "empty answer"
     if text.strip().strip(".").upper() == "NONE":
         return None, "nothing usable"
-    blocks = _FENCE.findall(text)
-    if not blocks:
+    code = fenced_code(text, EXTRACTION)  # the longest block; the rule and why: viscoder.fences
+    if not code or not code.strip():
         return None, "no code block in the answer"
-    code = max(blocks, key=len).strip()
+    code = code.strip()
     try:
         compile(code, "<llm>", "exec")
     except SyntaxError as exc:

@@ -1,9 +1,10 @@
-"""Step 7's checks: duplicates and overlap with benchmark tasks.
+"""The mix step (5 of 6) checks: duplicates and overlap with benchmark tasks.
 
 * Duplicates: rows are keyed by a hash of their code (exact) or of their code with comments,
   blank lines, spacing and the values of literals removed (near: the same script with other
   numbers, strings or formatting). Ray Data groups rows by key; the first id in sort order is
-  kept and the others rejected as ``duplicate of <id>``.
+  kept and the others rejected as ``duplicate of <id>``. With ``dedup: near`` the survivors
+  then go through MinHash + LSH (``neardup.py``): renamed variables, reordered statements.
 * Benchmark overlap: the share of a sample's word n-grams (instruction and code) that also
   occur in the benchmark instructions; above the threshold the sample is dropped, and the
   distribution is reported either way.
@@ -16,7 +17,6 @@ import io
 import json
 import re
 import tokenize
-from pathlib import Path
 
 import pandas as pd
 
@@ -74,26 +74,18 @@ def ngrams(text: str, n: int) -> set[int]:
 
 
 def benchmark_ngrams(paths: list[str], n: int) -> set[int]:
-    """Word n-grams of every instruction-like text field in the benchmark files."""
+    """Word n-grams of every instruction-like text field in the benchmark files (read by
+    viscoder.tables' rules)."""
+    from viscoder.tables import read_frames
+
     grams: set[int] = set()
-    for path in paths:
-        for file in _benchmark_files(Path(path)):
-            frame = (pd.read_parquet(file) if file.suffix == ".parquet"
-                     else pd.read_json(file, lines=file.suffix == ".jsonl"))
-            for column in frame.columns:
-                if frame[column].dtype == object:
-                    for value in frame[column]:
-                        if isinstance(value, str) and len(value) > 40:
-                            grams |= ngrams(value, n)
+    for _, frame in read_frames(paths):
+        for column in frame.columns:
+            if frame[column].dtype == object:
+                for value in frame[column]:
+                    if isinstance(value, str) and len(value) > 40:
+                        grams |= ngrams(value, n)
     return grams
-
-
-def _benchmark_files(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    if not path.exists():
-        raise FileNotFoundError(f"benchmark data not found: {path}")
-    return sorted(p for p in path.rglob("*") if p.suffix in (".parquet", ".jsonl", ".json"))
 
 
 def overlap_share(messages: str, grams: set[int], n: int) -> float:

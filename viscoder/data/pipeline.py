@@ -2,7 +2,6 @@
 
     from viscoder.config import load_config
     from viscoder.data.config import DataConfig
-from viscoder.data.rows import primary_library
     from viscoder.data.pipeline import run_data
     stats = run_data(load_config(DataConfig, "configs/tiny/data.yaml"))
 
@@ -33,33 +32,15 @@ from viscoder.data.rows import primary_library
 from viscoder.ray_init import ensure_ray
 
 STEPS = ("ingest", "extract", "execute", "annotate", "mix", "export")
+NEAR_DUPLICATES = "near_duplicates.json"  # the mix step's clusters, for the dataset card
 
 
 def _read(paths: list[str]):
-    import ray.data
+    """A source's files (files, folders, globs) as one Ray Dataset: viscoder.tables' rules,
+    the same as the train stage's."""
+    from viscoder.tables import read_dataset
 
-    files_parquet, files_json = [], []
-    for p in paths:
-        path = Path(p).expanduser().resolve()
-        if path.is_dir():
-            files_parquet += sorted(str(f) for f in path.rglob("*.parquet"))
-            files_json += sorted(str(f) for f in path.rglob("*.jsonl"))
-        elif path.suffix == ".parquet":
-            files_parquet.append(str(path))
-        elif path.suffix in (".jsonl", ".json"):
-            files_json.append(str(path))
-        elif not path.exists():
-            raise FileNotFoundError(f"input not found: {p}")
-        else:
-            raise ValueError(f"{p}: inputs must be .parquet or .jsonl files, or folders of them")
-    parts = []
-    if files_parquet:
-        parts.append(ray.data.read_parquet(files_parquet))
-    if files_json:
-        parts.append(ray.data.read_json(files_json))
-    if not parts:
-        raise FileNotFoundError(f"no .parquet or .jsonl files in {paths}")
-    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    return read_dataset(paths)
 
 
 def _stage_dir(out: Path, step: str) -> Path:
@@ -89,9 +70,10 @@ def step_ingest(cfg: DataConfig, out: Path):
 
     parts = []
     if cfg.raw:
-        parts.append(_read(cfg.raw.paths).map_batches(
+        raw = _read(cfg.raw.paths)
+        parts.append(raw.map_batches(
             filter_raw, batch_format="pandas",
-            fn_kwargs={"id_column": cfg.raw.id_column, "text_column": cfg.raw.text_column,
+            fn_kwargs={"id_column": cfg.raw.id_column, "text_column": _text_column(cfg, raw),
                        "libraries": cfg.libraries, "max_bytes": cfg.max_file_bytes}))
     if cfg.cosyn:
         c = cfg.cosyn
@@ -108,6 +90,26 @@ def step_ingest(cfg: DataConfig, out: Path):
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
 
+TEXT_COLUMNS = ("text", "content")  # content: The Stack's name for it
+
+
+def _text_column(cfg: DataConfig, ds) -> str:
+    """The raw source's text column, checked against the files before any row is read."""
+    return pick_text_column(list(ds.schema().names), cfg.raw.text_column, cfg.raw.paths)
+
+
+def pick_text_column(names: list[str], configured: str | None, paths: list[str]) -> str:
+    """`configured`, or else `text` or `content`, if the files have it; a wrong name fails
+    here, naming the columns there are, instead of rejecting every row."""
+    wanted = [configured] if configured else list(TEXT_COLUMNS)
+    found = next((c for c in wanted if c in names), None)
+    if found is None:
+        raise ValueError(f"raw source {paths}: no text column "
+                         f"{' or '.join(repr(c) for c in wanted)}; its columns are "
+                         f"{', '.join(names)} (set raw.text_column)")
+    return found
+
+
 def _branch(ds, needs, processor):
     """Rows for which ``needs(row)`` through ``processor``; the others unchanged."""
     return processor(ds.filter(needs)).union(ds.filter(lambda row: not needs(row)))
@@ -115,16 +117,19 @@ def _branch(ds, needs, processor):
 
 def step_extract(cfg: DataConfig, out: Path):
     from viscoder.data.extract import extract_batch, llm_may_help
+    from viscoder.sandbox.runtimes import get_runtime
 
     ds = _previous(out, "extract")
+    # "is this import available" asks the runtime the block will run under, not this .venv
+    modules = {"modules": sorted(get_runtime(cfg.sandbox.runtime).modules)}
     if cfg.extractor == "static":
-        return ds.map_batches(extract_batch, batch_format="pandas")
+        return ds.map_batches(extract_batch, batch_format="pandas", fn_kwargs=modules)
     from viscoder.data.llm import extraction_processor
 
     processor = extraction_processor(cfg.llm)
     if cfg.extractor == "llm":
         return _branch(ds, lambda r: r["stage"] == "" and r["source"] == "stack", processor)
-    static = ds.map_batches(extract_batch, batch_format="pandas").materialize()
+    static = ds.map_batches(extract_batch, batch_format="pandas", fn_kwargs=modules).materialize()
     return _branch(static, lambda r: r["source"] == "stack" and llm_may_help(r["stage"], r["reason"]),
                    processor)
 
@@ -147,14 +152,18 @@ def step_execute(cfg: DataConfig, out: Path):
 
 def step_annotate(cfg: DataConfig, out: Path):
     from viscoder.data.annotate import annotate_template
+    from viscoder.data.gates import gate_batch
 
     ds = _previous(out, "annotate")
     if cfg.annotator == "template":
-        return ds.map_batches(annotate_template, batch_format="pandas")
-    from viscoder.data.llm import annotation_processor
+        ds = ds.map_batches(annotate_template, batch_format="pandas")
+    else:
+        from viscoder.data.llm import annotation_processor
 
-    return _branch(ds, lambda r: r["stage"] == "" and r["messages"] == "" and bool(r["code"]),
-                   annotation_processor(cfg.llm))
+        ds = _branch(ds, lambda r: r["stage"] == "" and r["messages"] == "" and bool(r["code"]),
+                     annotation_processor(cfg.llm))
+    # the quality gates hold for either annotator: rejections with a "gate: ..." reason
+    return ds.map_batches(gate_batch, batch_format="pandas")
 
 
 def step_mix(cfg: DataConfig, out: Path):
@@ -164,6 +173,12 @@ def step_mix(cfg: DataConfig, out: Path):
     if cfg.dedup != "none":
         ds = ds.map_batches(add_dedup_keys, batch_format="pandas", fn_kwargs={"mode": cfg.dedup})
         ds = ds.groupby("dedup_key").map_groups(mark_duplicates, batch_format="pandas")
+    if cfg.dedup == "near":
+        from viscoder.data.neardup import near_duplicates
+
+        ds, summary = near_duplicates(ds, cfg.near_dup_threshold, cfg.minhash_perm,
+                                      cfg.shingle_tokens)
+        (out / NEAR_DUPLICATES).write_text(json.dumps(summary, indent=2))
     grams = benchmark_ngrams(cfg.benchmark_paths, cfg.overlap_ngram) if cfg.benchmark_paths else set()
     return ds.map_batches(check_overlap, batch_format="pandas",
                           fn_kwargs={"grams": grams, "n": cfg.overlap_ngram,
@@ -173,12 +188,12 @@ def step_mix(cfg: DataConfig, out: Path):
 def step_export(cfg: DataConfig, out: Path) -> dict[str, Any]:
     from ray.data.expressions import col
 
+    from viscoder.data.card import write_card
     from viscoder.data.export import (
         DATASET_COLUMNS,
         REJECT_COLUMNS,
         to_dataset_rows,
         to_reject_rows,
-        write_card,
         write_jsonl,
     )
 
@@ -187,21 +202,24 @@ def step_export(cfg: DataConfig, out: Path) -> dict[str, Any]:
         if (out / name).exists():
             shutil.rmtree(out / name)
     accepted = ds.filter(expr=col("stage") == "")
-    accepted.map_batches(to_dataset_rows, batch_format="pandas").write_parquet(
+    accepted.map_batches(to_dataset_rows, batch_format="pandas",
+                         fn_kwargs={"runtime": cfg.sandbox.runtime}).write_parquet(
         str(out / "dataset"), min_rows_per_file=cfg.shard_rows)
     ds.filter(expr=col("stage") != "").map_batches(to_reject_rows, batch_format="pandas") \
         .write_parquet(str(out / "rejects"))
     for name, columns in (("dataset", DATASET_COLUMNS), ("rejects", REJECT_COLUMNS)):
         _ensure_table(out / name, columns)
     stats = _stats(ds, cfg)
+    stats["runtime"] = {"name": cfg.sandbox.runtime, "versions": cfg.sandbox.runtime_versions}
     if cfg.jsonl:
         write_jsonl(out / "dataset", out / "dataset.jsonl")
     examples = [{"id": r["id"], "source": r["source"],
                  "library": primary_library(r["libraries"]), "png": r["image"] or None,
-                 "messages": json.loads(r["messages"])}
+                 "messages": json.loads(r["messages"]), "instruction": r["instruction"]}
                 for r in accepted.take(cfg.card_examples)] if cfg.card_examples else []
     (out / "stats.json").write_text(json.dumps(stats, indent=2))
-    write_card(out, stats, examples)
+    near = out / NEAR_DUPLICATES
+    write_card(out, stats, examples, json.loads(near.read_text()) if near.exists() else None)
     return stats
 
 
@@ -241,6 +259,15 @@ def _stats(ds, cfg: DataConfig) -> dict[str, Any]:
         per_step[step] = {"in": remaining, "rejected": dropped, "out": remaining - dropped}
         remaining -= dropped
     stats["per_step"] = per_step
+    stats["per_source_step"] = {}
+    for source, rows in frame.groupby("source"):
+        left, funnel = len(rows), {}
+        for step in ("filter", "ingest", "extract", "execute", "annotate", "dedup", "overlap"):
+            dropped = int((rows["stage"] == step).sum())
+            if dropped or step in ("extract", "execute", "annotate", "dedup"):
+                funnel[step] = {"in": left, "rejected": dropped, "out": left - dropped}
+                left -= dropped
+        stats["per_source_step"][source] = funnel
     if cfg.benchmark_paths:
         overlap = frame["benchmark_overlap"]
         stats["benchmark_overlap"] = {
@@ -257,6 +284,8 @@ STEP_FUNCTIONS = {"ingest": step_ingest, "extract": step_extract, "execute": ste
 def run_data(cfg: DataConfig, steps: list[str] | None = None, force: bool = False) -> dict[str, Any]:
     out = Path(cfg.output_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
+    # the execution runtime's library versions go into config.yaml and the dataset card
+    cfg.sandbox = cfg.sandbox.resolve_runtime()
     cfg.write(out / "config.yaml")
     unknown = set(steps or ()) - set(STEPS)
     if unknown:

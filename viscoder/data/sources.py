@@ -12,16 +12,12 @@ a reason, never dropped.
 from __future__ import annotations
 
 import ast
-import json
 
-import numpy as np
 import pandas as pd
 
+from viscoder.chat import ChatError, dumps, normalise_chat
 from viscoder.data.filter import LibraryFilter
 from viscoder.data.rows import normalise, reject
-
-ROLE_ALIASES = {"human": "user", "gpt": "assistant", "model": "assistant", "bot": "assistant",
-                "observation": "user", "function": "user", "tool": "user"}
 
 
 def filter_raw(batch: pd.DataFrame, id_column: str, text_column: str, libraries: list[str],
@@ -104,27 +100,14 @@ def _libraries_of(code: str) -> str:
 
 
 def normalise_dialogue(raw, max_turns: int, max_chars: int) -> tuple[list[dict] | None, str]:
-    """(messages, "") or (None, reason)."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            return None, "messages is not JSON"
-    if isinstance(raw, np.ndarray):
-        raw = raw.tolist()
-    if not isinstance(raw, list) or not raw:
-        return None, "no messages"
-    chat = []
-    for m in raw:
-        if not isinstance(m, dict) or not isinstance(m.get("content"), str):
-            return None, "a message without text content"
-        role = ROLE_ALIASES.get(m.get("role"), m.get("role"))
-        if role not in ("system", "user", "assistant"):
-            return None, f"unknown role {m.get('role')!r}"
-        chat.append({"role": role, "content": m["content"]})
+    """(messages, "") or (None, reason). The chat schema is viscoder.chat's (the train stage
+    reads what this writes with the same rules); the turn, length and language limits are
+    this source's."""
+    try:
+        chat = normalise_chat(raw)
+    except ChatError as exc:
+        return None, str(exc)
     turns = [m for m in chat if m["role"] != "system"]
-    if not any(m["role"] == "assistant" for m in turns):
-        return None, "no assistant turn"
     if len(turns) > max_turns:
         return None, f"too many turns ({len(turns)} > {max_turns})"
     if sum(len(m["content"]) for m in chat) > max_chars:
@@ -145,7 +128,7 @@ def feedback_rows(batch: pd.DataFrame, id_column: str, messages_column: str, max
             reject(out, i, "ingest", reason)
             messages.append("")
         else:
-            messages.append(json.dumps(chat))
+            messages.append(dumps(chat))
     out["messages"] = messages
     out["annotator"] = "source"
     out["libraries"] = [_libraries_of(m) if m else "" for m in messages]
