@@ -45,24 +45,19 @@ def baseline_rate(cfg, steps: int, threads: int) -> float:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
 
+    from viscoder.tables import read_frames
     from viscoder.train.chat_tokens import Tokenized, tokenize_chat, training_chat_template
-    from viscoder.train.data import local_files
     from viscoder.train.worker import make_collate
 
     torch.set_num_threads(threads)
     tok = AutoTokenizer.from_pretrained(cfg.model)
     template = training_chat_template(tok)
     rows = []
-    for source in cfg.data:
-        for path in local_files(Path(source))[1]:
-            import pandas as pd
-
-            frame = pd.read_json(path, lines=True) if path.endswith((".jsonl", ".json")) \
-                else pd.read_parquet(path)
-            for messages in frame[cfg.messages_column]:
-                got = tokenize_chat(messages, tok, template, cfg.max_length)
-                if isinstance(got, Tokenized):
-                    rows.append({"input_ids": got.input_ids, "labels": got.labels})
+    for _, frame in read_frames(cfg.data):  # the train stage's reading rules
+        for messages in frame[cfg.messages_column]:
+            got = tokenize_chat(messages, tok, template, cfg.max_length)
+            if isinstance(got, Tokenized):
+                rows.append({"input_ids": got.input_ids, "labels": got.labels})
     collate = make_collate(tok.pad_token_id, padding_free=False)
     batch = cfg.per_device_batch_size
 

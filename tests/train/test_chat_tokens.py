@@ -3,12 +3,12 @@ chat, on the tiny model's tokenizer (Qwen2.5's chat template, patched by TRL).""
 
 import pytest
 
+from viscoder.chat import normalise_chat
 from viscoder.train.chat_tokens import (
     IGNORE_INDEX,
     Dropped,
     TemplateError,
     Tokenized,
-    normalise_messages,
     tokenize_chat,
     training_chat_template,
 )
@@ -97,7 +97,7 @@ def test_bad_chats_get_a_reason(tok, template, raw, reason):
 
 
 def test_chats_are_normalised():
-    chat = normalise_messages('[{"role": "human", "content": "a"}, {"role": "gpt", "content": "b"}]')
+    chat = normalise_chat('[{"role": "human", "content": "a"}, {"role": "gpt", "content": "b"}]')
     assert chat == [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
 
 

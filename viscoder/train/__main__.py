@@ -6,7 +6,9 @@
 
 Writes config.yaml, deepspeed.json, data_stats.json, metrics.jsonl, summary.json and model/
 (a Hugging Face folder for transformers, vLLM and `viscoder serve`) under output_dir.
-Running the same command again resumes from the last Ray Train checkpoint.
+Running the same command again resumes from the last Ray Train checkpoint. Exit status: 0
+done; 2 bad configuration (a key, the batch shape, a model that is not there), found before
+Ray starts; 1 a failure while running.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", required=True, help="a YAML TrainConfig")
     p.add_argument("overrides", nargs="*", default=[], help="key=value settings of TrainConfig")
     args = p.parse_args(argv)
-    from viscoder.model_source import ModelNotFound
-    from viscoder.train.batch import BatchError
+    from viscoder.model_source import check_model_source
     from viscoder.train.chat_tokens import TemplateError
     from viscoder.train.config import TrainConfig
     from viscoder.train.data import DataError
@@ -35,12 +36,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         cfg = load_config(TrainConfig, args.config, args.overrides)
+        check_model_source(cfg.model)  # a missing folder: one line now, not every Ray worker
+    except ConfigError as exc:
+        print(f"viscoder train: {exc}", file=sys.stderr)
+        return 2
+    try:
         run_train(cfg)
-    except (ConfigError, ModelNotFound, BatchError, DataError, TemplateError, TrainFailed) as exc:
+    except (DataError, TemplateError, TrainFailed) as exc:
         print(f"viscoder train: {exc}", file=sys.stderr)
         return 1
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,7 @@ Llama 3, Gemma, Phi... are supported), and transformers' ``return_assistant_toke
 Every assistant turn of a multi-turn dialogue carries loss; system, user and tool turns and
 the ``<|im_start|>assistant`` headers do not. Samples longer than ``max_length`` are dropped
 with a reason, never truncated (a truncated sample teaches the model to stop mid-code).
+Chats are read with the one schema of ``viscoder.chat``, as the data stage writes them.
 
 Runs as a Ray Data ``map_batches`` stage (:class:`ChatTokenizer`); the pure function
 :func:`tokenize_chat` is what tests check token by token.
@@ -13,15 +14,14 @@ Runs as a Ray Data ``map_batches`` stage (:class:`ChatTokenizer`); the pure func
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from viscoder.chat import ChatError, normalise_chat
+
 IGNORE_INDEX = -100  # the label value transformers' cross-entropy skips
-ROLES = {"system", "user", "assistant", "tool"}
-ROLE_ALIASES = {"human": "user", "gpt": "assistant", "model": "assistant", "bot": "assistant"}
 
 
 class TemplateError(ValueError):
@@ -64,37 +64,10 @@ class Dropped:
     detail: str = ""
 
 
-def normalise_messages(raw: Any) -> list[dict[str, str]]:
-    """Validate a chat and bring it to OpenAI format; raise ValueError with the reason."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raise ValueError("messages is a string but not JSON") from None
-    if isinstance(raw, np.ndarray):
-        raw = raw.tolist()
-    if not isinstance(raw, list) or not raw:
-        raise ValueError("messages is not a non-empty list")
-    chat = []
-    for i, message in enumerate(raw):
-        if not isinstance(message, dict):
-            raise ValueError(f"message {i} is not a mapping")
-        role = ROLE_ALIASES.get(str(message.get("role", "")), message.get("role"))
-        content = message.get("content")
-        if role not in ROLES:
-            raise ValueError(f"message {i} has role {role!r}")
-        if not isinstance(content, str):
-            raise ValueError(f"message {i} content is not text")
-        chat.append({"role": role, "content": content})
-    if not any(m["role"] == "assistant" for m in chat):
-        raise ValueError("no assistant turn to learn from")
-    return chat
-
-
 def tokenize_chat(messages: Any, tokenizer, template: str, max_length: int) -> Tokenized | Dropped:
     try:
-        chat = normalise_messages(messages)
-    except ValueError as exc:
+        chat = normalise_chat(messages)  # the data stage's schema, so its output passes as is
+    except ChatError as exc:
         return Dropped("bad_messages", str(exc))
     try:
         enc = tokenizer.apply_chat_template(chat, chat_template=template, tokenize=True,

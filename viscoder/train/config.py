@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from viscoder.config import StrictConfig
 
@@ -75,6 +75,16 @@ class TrainConfig(StrictConfig):
                                                 "into the generated DeepSpeed config")
     trainer_overrides: dict[str, Any] = Field(default_factory=dict, description="extra "
                                               "transformers TrainingArguments")
+
+    @model_validator(mode="after")
+    def _batch_shape(self) -> TrainConfig:
+        """The batch settings must give the global batch exactly (checked here, so a library
+        caller and the command line get the same error before any work)."""
+        from viscoder.train.batch import plan_batch
+
+        plan_batch(self.global_batch_size, self.per_device_batch_size, self.num_workers,
+                   self.gradient_accumulation_steps)  # raises BatchError with the fix
+        return self
 
     @property
     def name(self) -> str:

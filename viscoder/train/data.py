@@ -11,7 +11,6 @@ TorchTrainer then splits it evenly across workers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from viscoder.train.config import TrainConfig
@@ -40,46 +39,31 @@ class PreparedData:
                 "rows_for_training": self.rows_for_training, "sources": self.sources}
 
 
-def local_files(path: Path) -> tuple[str, list[str]]:
-    if path.is_dir():
-        parquet = sorted(str(p) for p in path.rglob("*.parquet"))
-        jsonl = sorted(str(p) for p in path.rglob("*.jsonl")) + sorted(
-            str(p) for p in path.rglob("*.json"))
-        if parquet and jsonl:
-            raise DataError(f"{path} holds both Parquet and JSON files; name one kind")
-        if parquet:
-            return "parquet", parquet
-        if jsonl:
-            return "json", jsonl
-        raise DataError(f"{path} holds no .parquet, .jsonl or .json files")
-    if not path.exists():
-        raise DataError(f"training data not found: {path}")
-    if path.suffix == ".parquet":
-        return "parquet", [str(path)]
-    if path.suffix in (".jsonl", ".json"):
-        return "json", [str(path)]
-    raise DataError(f"{path}: training data must be .parquet, .jsonl or .json")
-
-
 def read_chats(sources: list[str], column: str):
-    """One Ray Dataset with just the chat column, from every source."""
+    """One Ray Dataset with just the chat column, from every source: ``hf://name[:split]``
+    from the hub, anything else by viscoder.tables' rules (files, folders, globs), the same
+    rules the data stage reads with."""
     import ray.data
+
+    from viscoder.tables import TableError, read_dataset
 
     parts = []
     for source in sources:
-        if source.startswith(HUB_PREFIX):
-            import datasets
+        try:
+            if source.startswith(HUB_PREFIX):
+                import datasets
 
-            name, _, split = source[len(HUB_PREFIX):].partition(":")
-            hub = datasets.load_dataset(name, split=split or "train")
-            ds = ray.data.from_huggingface(hub)
-        else:
-            kind, files = local_files(Path(source).expanduser())
-            ds = ray.data.read_parquet(files) if kind == "parquet" else ray.data.read_json(files)
-        if column not in ds.columns():
-            raise DataError(f"{source} has no {column!r} column (it has {ds.columns()}); "
-                            "set messages_column")
-        parts.append(ds.select_columns([column]))
+                name, _, split = source[len(HUB_PREFIX):].partition(":")
+                ds = ray.data.from_huggingface(datasets.load_dataset(name, split=split or "train"))
+                if column not in ds.columns():
+                    raise TableError(f"{source} has no {column!r} column (it has {ds.columns()})")
+                ds = ds.select_columns([column])
+            else:
+                ds = read_dataset([source], columns=[column])
+        except TableError as exc:
+            hint = "; set messages_column" if "column" in str(exc) else ""
+            raise DataError(f"training data: {exc}{hint}") from None
+        parts.append(ds)
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
 
 

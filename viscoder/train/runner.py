@@ -21,6 +21,7 @@ import math
 import shutil
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def _resolve_paths(cfg: TrainConfig) -> TrainConfig:
                                   "output_dir": str(Path(cfg.output_dir).expanduser().resolve())})
 
 
-def run_train(cfg: TrainConfig) -> TrainResult:
+def run_train(cfg: TrainConfig, callbacks: Sequence[Any] = ()) -> TrainResult:
+    """Train; ``callbacks`` are Ray Train ``UserCallback`` objects (e.g. to watch reports)."""
     from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
@@ -112,7 +114,8 @@ def run_train(cfg: TrainConfig) -> TrainResult:
             name=cfg.name, storage_path=storage,
             # +1: the final model is reported as a checkpoint too, after the last resumable one.
             checkpoint_config=CheckpointConfig(num_to_keep=cfg.keep_checkpoints + 1),
-            failure_config=FailureConfig(max_failures=cfg.max_failures)),
+            failure_config=FailureConfig(max_failures=cfg.max_failures),
+            callbacks=list(callbacks)),
         datasets={"train": data.dataset},
         dataset_config=DataConfig(datasets_to_split=["train"]),
     )

@@ -1,17 +1,18 @@
-"""What each Ray Train worker runs: Hugging Face ``Trainer`` with DeepSpeed on its data shard.
+"""What each Ray Train worker runs: :func:`viscoder.train.fit.fit` on its Ray Data shard.
 
-The Trainer owns the loop, mixed precision, gradient accumulation, clipping, the schedule and
-the DeepSpeed engine; TRL's collator pads (or flattens, with packing) the token ids that the
-Ray Data plan produced. What is ours is only the glue no library has:
+The training itself (Hugging Face ``Trainer`` with DeepSpeed, TRL's collator) is
+``viscoder/train/fit.py``, which runs without Ray too (``benchmarks/train_mfu.py``). What is
+Ray's, and lives here:
 
-* the shard arrives from Ray Data already split across workers, so the Trainer gets a plain
-  ``DataLoader`` over it (accelerate must not shard or dispatch it a second time), capped at
-  the same number of micro-batches on every worker;
+* the rows come from this worker's Ray Data shard (already split across workers), read with
+  Ray Data's local shuffle;
 * checkpoints go through Ray's ``RayTrainReportCallback`` (DeepSpeed shards of every rank
   land in one Ray checkpoint), once every rank has finished writing (a barrier: the ranks of
   a node share the folder), and a restarted worker group resumes from the latest one;
 * at the end every rank takes part in ``save_model`` (ZeRO-3 gathers the shards) and rank 0
   reports the Hugging Face folder as the run's final checkpoint.
+
+Started by ``viscoder.train.runner.run_train`` as the ``train_loop_per_worker``.
 """
 
 from __future__ import annotations
@@ -24,81 +25,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from torch.utils.data import IterableDataset
 from transformers import TrainerCallback
 
-from viscoder.train.zero import prepare_jit_builds, stale_build_locks
+from viscoder.train.fit import Fitted, WorkerPlan, fit, make_collate, pick_attention
+
+__all__ = ["FINAL_MARKER", "HF_CHECKPOINT", "RayShardRows", "make_collate", "pick_attention",
+           "train_worker"]
 
 FINAL_MARKER = "viscoder_final.json"  # in the last Ray checkpoint of a finished run
 HF_CHECKPOINT = "checkpoint"  # RayTrainReportCallback's folder name inside a Ray checkpoint
 
 
-def pick_attention(requested: str, use_gpu: bool) -> str:
-    if requested != "auto":
-        return requested
-    if use_gpu:
-        try:
-            import flash_attn  # noqa: F401
+class RayShardRows:
+    """A worker's Ray Data shard as a :class:`viscoder.train.fit.RowSource`: collated
+    micro-batches with Ray Data's local shuffle, seeded per epoch."""
 
-            return "flash_attention_2"
-        except ImportError:
-            pass
-    return "sdpa"
+    def __init__(self, shard, shuffle_rows: int, seed: int):
+        self.shard, self.shuffle_rows, self.seed = shard, shuffle_rows, seed
 
-
-def make_collate(pad_token_id: int, padding_free: bool, attention: str = "sdpa"):
-    """Ray Data numpy batch -> TRL's collator (padding, labels at -100 on padding)."""
-    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
-
-    collator = DataCollatorForLanguageModeling(pad_token_id=pad_token_id, padding_free=padding_free)
-
-    def collate(batch: dict[str, Any]) -> dict[str, Any]:
-        keys = [k for k in ("input_ids", "labels", "seq_lengths") if k in batch]
-        rows = len(batch["input_ids"])
-        examples = [{k: np.asarray(batch[k][i]).tolist() for k in keys} for i in range(rows)]
-        out = collator(examples)
-        # Only the keys the model's forward takes; TRL adds flash-attention varlen metadata
-        # in padding-free mode, which sdpa/eager would reject.
-        allowed = {"input_ids", "labels", "attention_mask", "position_ids"}
-        if padding_free and "flash" in attention:
-            allowed |= {"cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k"}
-        return {k: v for k, v in out.items() if k in allowed}
-
-    return collate
-
-
-class ShardBatches(IterableDataset):
-    """One epoch of a worker's Ray Data shard as collated micro-batches, a fixed count long.
-
-    Every worker gets the same number of rows (``streaming_split(equal=True)``); capping at
-    ``micro_batches`` makes every epoch end on a full optimizer step on every rank.
-    """
-
-    def __init__(self, shard, micro_batch: int, micro_batches: int, collate, shuffle_rows: int,
-                 seed: int):
-        self.shard, self.micro_batch, self.micro_batches = shard, micro_batch, micro_batches
-        self.collate, self.shuffle_rows, self.seed = collate, shuffle_rows, seed
-        self.epoch = 0
-
-    def __len__(self) -> int:
-        return self.micro_batches
-
-    def __iter__(self):
-        self.epoch += 1
-        batches = self.shard.iter_torch_batches(
-            batch_size=self.micro_batch, collate_fn=self.collate, drop_last=True,
+    def batches(self, micro_batch: int, collate, epoch: int):
+        return self.shard.iter_torch_batches(
+            batch_size=micro_batch, collate_fn=collate, drop_last=True,
             local_shuffle_buffer_size=self.shuffle_rows or None,
-            local_shuffle_seed=(self.seed + self.epoch) if self.shuffle_rows else None)
-        n = 0
-        for batch in batches:
-            if n == self.micro_batches:
-                break
-            yield batch
-            n += 1
-        if n < self.micro_batches:
-            raise RuntimeError(f"this worker's data shard ran out after {n} of "
-                               f"{self.micro_batches} micro-batches")
+            local_shuffle_seed=(self.seed + epoch) if self.shuffle_rows else None)
 
 
 def train_worker(params: dict[str, Any]) -> None:
@@ -108,8 +57,7 @@ def train_worker(params: dict[str, Any]) -> None:
     from viscoder.train.config import TrainConfig
 
     cfg = TrainConfig.model_validate(params["config"])
-    ctx = ray.train.get_context()
-    rank = ctx.get_world_rank()
+    rank = ray.train.get_context().get_world_rank()
     latest = ray.train.get_checkpoint()
     if latest is not None:
         with latest.as_directory() as folder:
@@ -118,106 +66,56 @@ def train_worker(params: dict[str, Any]) -> None:
                 if rank == 0:
                     print("[train] run already finished; reusing its final model", flush=True)
                 return
-            _fit(cfg, params, rank, resume_dir=Path(folder) / HF_CHECKPOINT)
+            _fit(cfg, params, resume_dir=Path(folder) / HF_CHECKPOINT)
             return
-    _fit(cfg, params, rank, resume_dir=None)
+    _fit(cfg, params, resume_dir=None)
 
 
-def _fit(cfg, params: dict[str, Any], rank: int, resume_dir: Path | None) -> None:
+def worker_plan(params: dict[str, Any]) -> WorkerPlan:
+    """The driver's batch plan and step counts, for this Ray Train worker."""
     import ray.train
-    import torch
-    from ray.train.huggingface.transformers import RayTrainReportCallback
-    from torch.utils.data import DataLoader
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
 
-    if not cfg.use_gpu:
-        os.environ.setdefault("DS_ACCELERATOR", "cpu")
-        for lock in stale_build_locks(prepare_jit_builds()):
-            print(f"[train] WARNING: {lock} is older than any build: a killed build left it, "
-                  "and DeepSpeed will wait on it forever. Delete it if no other build runs.",
-                  flush=True)
-    attention = pick_attention(cfg.attn_implementation, cfg.use_gpu)
+    ctx = ray.train.get_context()
     work = Path(tempfile.gettempdir()) / "viscoder-train" / params["attempt_id"]
-    work.mkdir(parents=True, exist_ok=True)
-    plan = params["plan"]
-    args = TrainingArguments(
-        output_dir=str(work / "hf"),
-        per_device_train_batch_size=plan["per_device"],
-        gradient_accumulation_steps=plan["accumulation"],
-        max_steps=params["max_steps"],
-        learning_rate=cfg.learning_rate,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,  # a float below 1 is a ratio of the total steps
-        weight_decay=cfg.weight_decay,
-        max_grad_norm=cfg.max_grad_norm,
-        bf16=cfg.bf16,
-        deepspeed=params["deepspeed"],
-        gradient_checkpointing=cfg.gradient_checkpointing,
-        optim="adamw_torch",
-        logging_steps=cfg.logging_steps,
-        save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.keep_checkpoints,
-        seed=cfg.seed,
-        report_to=[],
-        use_cpu=not cfg.use_gpu,
-        remove_unused_columns=False,
-        include_num_input_tokens_seen="non_padding",
-        disable_tqdm=rank != 0,
-        **cfg.trainer_overrides,
-    )
-    # Ray Train has set up torch.distributed; DeepSpeed's own comm layer must wrap it before
-    # the model loads, or ZeRO-3's partitioned init sizes everything for a world of one.
-    import deepspeed
+    return WorkerPlan(per_device=params["plan"]["per_device"],
+                      accumulation=params["plan"]["accumulation"],
+                      steps_per_epoch=params["steps_per_epoch"], max_steps=params["max_steps"],
+                      deepspeed=params["deepspeed"], work_dir=work,
+                      rank=ctx.get_world_rank(), world_size=ctx.get_world_size())
 
-    deepspeed.init_distributed(dist_backend="nccl" if cfg.use_gpu else "gloo")
-    # TrainingArguments first: with ZeRO-3 it makes from_pretrained load straight into
-    # partitions instead of a full copy per worker.
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model, trust_remote_code=cfg.trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(
-        cfg.model, dtype=torch.bfloat16 if cfg.bf16 else torch.float32,
-        attn_implementation=attention, trust_remote_code=cfg.trust_remote_code)
-    if cfg.gradient_checkpointing:
-        model.config.use_cache = False
 
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    micro_batches = params["steps_per_epoch"] * plan["accumulation"]
-    batches = ShardBatches(ray.train.get_dataset_shard("train"), plan["per_device"], micro_batches,
-                           make_collate(pad_id, cfg.packing, attention), cfg.shuffle_buffer_rows, cfg.seed)
+def _fit(cfg, params: dict[str, Any], resume_dir: Path | None) -> None:
+    import ray.train
+    from ray.train.huggingface.transformers import RayTrainReportCallback
 
-    class RayDataTrainer(Trainer):
-        # The shard is already split per worker and collated: a plain DataLoader, not the
-        # accelerate-prepared one that would split or broadcast it again.
-        def get_train_dataloader(self):
-            return DataLoader(batches, batch_size=None)
+    plan = worker_plan(params)
+    rows = RayShardRows(ray.train.get_dataset_shard("train"), cfg.shuffle_buffer_rows, cfg.seed)
+    fitted = fit(cfg, plan, rows, resume_dir=resume_dir,
+                 callbacks=[_CheckpointWritten(), RayTrainReportCallback(),
+                            _Progress(plan.rank, cfg.report_steps)])
+    _report_final(fitted, plan)
 
-    trainer = RayDataTrainer(model=model, args=args, train_dataset=batches,
-                             processing_class=tokenizer,
-                             callbacks=[_CheckpointWritten(), RayTrainReportCallback(),
-                                        _Progress(rank, cfg.report_steps)])
-    start_step = 0
-    if resume_dir is not None:
-        start_step = json.loads((resume_dir / "trainer_state.json").read_text())["global_step"]
-        if rank == 0:
-            print(f"[train] resuming from the checkpoint at step {start_step}", flush=True)
-    started = time.time()
-    trainer.train(resume_from_checkpoint=str(resume_dir) if resume_dir else None)
-    elapsed = time.time() - started
 
-    export = work / "export"
+def _report_final(fitted: Fitted, plan: WorkerPlan) -> None:
+    """Every rank saves (ZeRO-3 gathers the shards on rank 0); rank 0 writes the folder the
+    driver exports and reports it as the run's final Ray checkpoint."""
+    import ray.train
+
+    trainer = fitted.trainer
+    export = plan.work_dir / "export"
     trainer.save_model(str(export / "model"))  # collective: ZeRO-3 gathers on rank 0
     summary = {
         "global_step": trainer.state.global_step,
-        "max_steps": params["max_steps"],
-        "resumed_from_step": start_step if resume_dir is not None else None,
+        "max_steps": plan.max_steps,
+        "resumed_from_step": fitted.resumed_from_step,
         "num_input_tokens_seen": int(trainer.state.num_input_tokens_seen),
-        "train_seconds_this_attempt": round(elapsed, 2),
-        "attention": attention,
-        "world_size": ray.train.get_context().get_world_size(),
+        "train_seconds_this_attempt": round(fitted.train_seconds, 2),
+        "attention": fitted.attention,
+        "world_size": plan.world_size,
     }
     checkpoint = None
-    if rank == 0:
-        tokenizer.save_pretrained(str(export / "model"))
+    if plan.rank == 0:
+        fitted.tokenizer.save_pretrained(str(export / "model"))
         (export / "model" / "training_args.bin").unlink(missing_ok=True)  # a pickle nobody loads
         with open(export / "metrics.jsonl", "w") as fh:
             for entry in trainer.state.log_history:
