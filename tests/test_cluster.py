@@ -6,7 +6,7 @@ import copy
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 CLUSTER = REPO / "cluster.yaml"
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, free_port
+from tests.support.paths import REPO
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.slow
 VENV_BIN = Path(sys.executable).parent

@@ -1,6 +1,6 @@
 """``viscoder demo``: the whole loop on a laptop, with local Ray, no network, bundled inputs.
 
-    viscoder demo [--out runs/demo]
+    viscoder demo [--out runs/demo]      # exit 0 done, 1 a stage failed, 2 bad configuration
 
 1. a tiny random model, built here (no download);
 2. ``viscoder data`` on the bundled small inputs (static extractor, template annotator);
@@ -23,9 +23,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+# Both ship inside the package (package data), so the demo runs from an installed viscoder;
+# configs/tiny in a checkout is a link to the same folder.
 EXAMPLES = Path(__file__).resolve().parent / "examples"
-CONFIGS = REPO / "configs" / "tiny"
+CONFIGS = Path(__file__).resolve().parent / "configs" / "tiny"
 
 
 @contextmanager
@@ -48,7 +49,8 @@ def run_demo(out: Path) -> dict[str, float]:
     from viscoder.config import load_config
     from viscoder.data.config import DataConfig
     from viscoder.data.pipeline import run_data
-    from viscoder.serve import server
+    from viscoder.ray_init import ensure_ray
+    from viscoder.serve import process
     from viscoder.serve.tiny import build_tiny_model
     from viscoder.train.config import TrainConfig
     from viscoder.train.runner import run_train
@@ -60,27 +62,29 @@ def run_demo(out: Path) -> dict[str, float]:
         model = build_tiny_model(out / "tiny-model")
         print(f"built {model}")
     with _step("2/5 data: filter, extract, execute, annotate, mix, export", timings):
-        data_cfg = load_config(DataConfig, CONFIGS / "data.yaml", [f"output_dir={out / 'data'}"])
-        data_cfg = data_cfg.model_copy(update={
-            "raw": data_cfg.raw.model_copy(update={"paths": [str(EXAMPLES / "data" / "raw.jsonl")]}),
-            "cosyn": data_cfg.cosyn.model_copy(update={"paths": [str(EXAMPLES / "data" / "cosyn.jsonl")]}),
-            "feedback": data_cfg.feedback.model_copy(
-                update={"paths": [str(EXAMPLES / "data" / "feedback.jsonl")]})})
+        data_cfg = load_config(DataConfig, CONFIGS / "data.yaml", values={
+            "output_dir": str(out / "data"),
+            "raw.paths": [str(EXAMPLES / "data" / "raw.jsonl")],
+            "cosyn.paths": [str(EXAMPLES / "data" / "cosyn.jsonl")],
+            "feedback.paths": [str(EXAMPLES / "data" / "feedback.jsonl")]})
         run_data(data_cfg)
     with _step("3/5 train: Ray Train + DeepSpeed ZeRO-3, 2 CPU workers", timings):
-        train_cfg = load_config(TrainConfig, CONFIGS / "train.yaml", model=str(model),
-                                data=[str(out / "data" / "dataset")], output_dir=str(out / "train"))
+        train_cfg = load_config(TrainConfig, CONFIGS / "train.yaml", values={
+            "model": str(model), "data": [str(out / "data" / "dataset")],
+            "output_dir": str(out / "train")})
         trained = run_train(train_cfg).model_dir
     with _step("4/5 serve: Ray Serve + vLLM", timings):
         # `viscoder serve` in its own process and its own local Ray, as a user runs it in a
         # second terminal: the bench's sandbox actors then do not compete with the replica
         # for the same two logical CPUs.
-        proc, base_url = server.start_process(
-            trained, "viscoder-demo", server.free_port(), out / "serve.log",
+        proc, base_url = process.start_process(
+            trained, "viscoder-demo", process.free_port(), out / "serve.log",
             "--config", str(CONFIGS / "serve.yaml"))
         print(f"serving {trained} at {base_url} (log: {out / 'serve.log'})")
     try:
         with _step("5/5 bench: generate, execute, self-debug, report", timings):
+            ensure_ray(None, log_to_driver=False)  # the bench's Ray, started here so that ...
+            _exit_on_sigterm()  # ... its SIGTERM handler (ray.init replaces ours) is ours again
             bench_cfg = BenchConfig.model_validate({
                 "data": str(EXAMPLES / "bench_tasks.jsonl"), "library": "matplotlib",
                 "out": str(out / "bench"), "workers": 1, "self_debug_rounds": 2,
@@ -88,7 +92,7 @@ def run_demo(out: Path) -> dict[str, float]:
                 "judge": {"enabled": False}})
             summary = run_bench(bench_cfg)
     finally:
-        server.stop_process(proc)
+        process.stop_process(proc)
     print("\n=== done ===")
     for name, seconds in timings.items():
         print(f"  {name:<60} {seconds:6.0f} s")
@@ -105,15 +109,28 @@ def run_demo(out: Path) -> dict[str, float]:
     return timings
 
 
+def _exit_on_sigterm() -> None:
+    """`kill PID` (or a job runner's timeout) must still stop the server and Ray the demo
+    started: SIGTERM becomes an exit that runs the cleanup blocks, as Ctrl+C already does."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="viscoder demo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="runs/demo", help="where every step writes")
     args = p.parse_args(argv)
-    # `kill PID` (or a job runner's timeout) must still stop the server and Ray it started:
-    # SIGTERM becomes an exit that runs the cleanup blocks, as Ctrl+C already does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    run_demo(Path(args.out))
+    _exit_on_sigterm()
+    from viscoder.config import ConfigError
+
+    try:
+        run_demo(Path(args.out))
+    except ConfigError as exc:  # a bundled config no longer matches its schema
+        print(f"viscoder demo: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # a stage failed (ServeFailed, TrainFailed, ...): its reason
+        print(f"viscoder demo: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

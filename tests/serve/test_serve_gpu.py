@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.gpu,
 def _serve(tiny_model, tp):
     import openai
 
-    from tests.conftest import free_port
+    from tests.support.processes import free_port
     from viscoder.serve import server
     from viscoder.serve.config import ServeConfig
 

@@ -50,6 +50,7 @@ class PromptSet:
     matplotbench_template: str
     generic_failure: str = "No plot was produced."
     source: str = "viscoder"
+    upstream_raw: tuple[tuple[str, str], ...] = ()  # an upstream file's texts, verbatim
 
     @classmethod
     def default(cls) -> PromptSet:
@@ -75,10 +76,22 @@ class PromptSet:
         for f in fields(cls):  # our own field names are accepted too
             if isinstance(data.get(f.name), str):
                 updates[f.name] = data[f.name]
-        if not updates:
+        if not updates and not {"user_prompt", "judge_prompt"} & set(data):  # matplotagent's
             raise ValueError(f"{path}: none of the known prompt keys found "
                              f"({', '.join(sorted(_UPSTREAM_KEYS))})")
-        return replace(cls.default(), source=str(path), **updates)
+        raw = tuple((k, v) for k, v in data.items() if isinstance(v, str))
+        return replace(cls.default(), source=str(path), upstream_raw=raw, **updates)
+
+    def upstream_instructs(self) -> dict[str, str]:
+        """The texts ``--protocol pandasplotbench`` assembles, under upstream's key names: the
+        loaded instructs.json exactly as written, or else ours (setup with ``[PLOTLIB]`` and
+        without our library note, which the protocol adds in upstream's words)."""
+        ours = {"system_prompt": self.system, "plot_instruct": self.plot_instruction,
+                "setup_instruct": self.setup.replace("{library}", "[PLOTLIB]")
+                .replace("{library_note}", "").replace("{{", "{").replace("}}", "}"),
+                "data_instruct": self.data_instruction + "\n",
+                "judge_instruct_vis": self.judge_visual, "judge_instruct_task": self.judge_task}
+        return {**ours, **dict(self.upstream_raw)}
 
     # --- the benchmark prompt ---------------------------------------------------------------
     def setup_line(self, library: str) -> str:
@@ -110,13 +123,27 @@ class PromptSet:
 def describe_dataframe(data_csv: str) -> str:
     """Shape, column names and dtypes, and the first rows (as JSON), built from the CSV at run
     time: the 'head' data description of the published harness."""
-    import pandas as pd
-
     try:
-        df = pd.read_csv(io.StringIO(data_csv))
+        df = read_csv_pandas2(data_csv)
     except Exception as exc:  # an unreadable CSV is described as such, not a crash
         return f"(the data file could not be read: {type(exc).__name__}: {exc})"
     columns = ", ".join(f"{col}: {df[col].dtype}" for col in df.columns)
     return (f"DataFrame with {len(df.columns)} columns and {len(df)} rows\n"
             f"Column names and types: {columns}\n"
             f"First rows:\n{df.head().to_json()}")
+
+
+def read_csv_pandas2(data_csv: str):
+    """The CSV as pandas 2 reads it, whatever pandas runs here: string columns stay
+    ``object`` (pandas 3 infers ``str``), so the prompt does not depend on the orchestrator's
+    pandas and matches the published harness's (27 of PandasPlotBench's 174 CSVs differ)."""
+    import warnings
+
+    import pandas as pd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if int(pd.__version__.split(".")[0]) >= 3:
+            with pd.option_context("future.infer_string", False):
+                return pd.read_csv(io.StringIO(data_csv))
+        return pd.read_csv(io.StringIO(data_csv))

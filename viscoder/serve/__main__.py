@@ -2,10 +2,12 @@
 
     viscoder serve --model Qwen/Qwen2.5-Coder-7B-Instruct --model-id viscoder-7b --port 8000
     viscoder serve --model runs/train/model --host 0.0.0.0 max_replicas=4 accelerator_type=A100
-    viscoder serve --config configs/serve/tiny.yaml
+    viscoder serve --config configs/tiny/serve.yaml      # CPU, after the tiny-model line below
     viscoder serve tiny-model runs/tiny-model      # build a tiny random model (tests, CPU demo)
 
-Serves /v1/chat/completions, /v1/completions and /v1/models until Ctrl-C.
+Serves /v1/chat/completions, /v1/completions and /v1/models until Ctrl-C. Exit status: 0
+stopped; 2 bad configuration (a key, a model that is not there), before Ray starts; 1 the
+server failed (the model could not be deployed, ...).
 """
 
 from __future__ import annotations
@@ -38,19 +40,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int)
     p.add_argument("overrides", nargs="*", default=[], help="key=value settings of ServeConfig")
     args = p.parse_args(argv)
-    from viscoder.serve.app import ModelNotFound
+    from viscoder.model_source import check_model_source
     from viscoder.serve.config import ServeConfig
     from viscoder.serve.server import ServeFailed, serve_forever
 
     try:
         cfg = load_config(ServeConfig, args.config, args.overrides, model=args.model,
                           model_id=args.model_id, host=args.host, port=args.port)
+        check_model_source(cfg.model)
+    except ConfigError as exc:
+        print(f"viscoder serve: {exc}", file=sys.stderr)
+        return 2
+    try:
         serve_forever(cfg)
-    except (ConfigError, ModelNotFound, ServeFailed) as exc:
+    except ServeFailed as exc:
         print(f"viscoder serve: {exc}", file=sys.stderr)
         return 1
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
