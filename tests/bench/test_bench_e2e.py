@@ -2,20 +2,15 @@
 made to fail and fix specific tasks at specific rounds; the per-round pass rates, the turn
 structure, retries, resume, the judge path and the report page are checked."""
 
-import base64
-import io
 import json
 import subprocess
 import sys
 
-import matplotlib
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from tests.conftest import has_chromium  # noqa: E402
-from tests.support.scripted_endpoint import ScriptedEndpoint  # noqa: E402
+from tests.conftest import has_chromium
+from tests.support.bench_data import script_policy, write_task_rows
+from tests.support.scripted_endpoint import ScriptedEndpoint
 
 GOOD = "```python\nimport pandas as pd\nimport matplotlib.pyplot as plt\ndf = pd.read_csv('data.csv')\nplt.plot(df['x'], df['y'])\nplt.show()\n```"
 KEYERROR = "Here you go:\n```python\nimport pandas as pd\ndf = pd.read_csv(\"data.csv\")\ndf.plot(x='nope', y='y')\n```"
@@ -33,32 +28,15 @@ SCRIPT = {
 EXPECTED_RATES = [2 / 6 * 100, 4 / 6 * 100, 5 / 6 * 100, 5 / 6 * 100]
 
 
-def policy(first_user: str, round_: int):
-    for key, answers in SCRIPT.items():
-        if key in first_user:
-            return answers[min(round_, len(answers) - 1)]
-    return None
-
-
-def _png() -> str:
-    fig, ax = plt.subplots(figsize=(3, 2))
-    ax.plot([1, 2, 3], [3, 1, 2])
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+policy = script_policy(SCRIPT)
 
 
 @pytest.fixture(scope="module")
 def bench_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "ppb.jsonl"
-    ref = _png()
-    rows = [{"id": k, "task__plot_description": f" Plot Description: a line of y against x ({key}).",
-             "task__plot_style": " Plot Style Description: default style.",
-             "data_csv": "x,y\n1,2\n2,4\n3,1\n", "code_data": "import pandas as pd\ndf = pd.read_csv('data.csv')\n",
-             "plots_gt": [ref]} for k, key in enumerate(SCRIPT)]
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return path
+    return write_task_rows(tmp_path_factory.mktemp("data") / "ppb.jsonl", SCRIPT,
+                           description=" Plot Description: a line of y against x ({key}).",
+                           style=" Plot Style Description: default style.",
+                           code_data="import pandas as pd\ndf = pd.read_csv('data.csv')\n")
 
 
 def run_cli(*args):

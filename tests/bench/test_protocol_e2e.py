@@ -3,20 +3,15 @@ upstream's verdicts, its correction turns (with the third-round duplication), it
 and statistics; then replay of saved answers, ``rescore`` under another protocol, and
 ``bench compare`` refusing to mix protocols."""
 
-import base64
-import io
 import json
 import subprocess
 import sys
 
-import matplotlib
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from tests.conftest import SHARED  # noqa: E402
-from tests.support.scripted_endpoint import ScriptedEndpoint  # noqa: E402
+from tests.conftest import SHARED
+from tests.support.bench_data import script_policy, write_task_rows
+from tests.support.scripted_endpoint import ScriptedEndpoint
 
 GOOD = "```python\nimport matplotlib.pyplot as plt\nplt.plot(df['x'], df['y'])\nplt.savefig('p.png')\n```"
 # passes under viscoder (data.csv is in the working folder there), fails upstream: not one of
@@ -28,32 +23,15 @@ NOPLOT = "```python\nimport matplotlib.pyplot as plt\nprint(len(df))\n```"
 SCRIPT = {"TASK-A": [GOOD], "TASK-B": [KEYERROR, GOOD], "TASK-C": [NOPLOT], "TASK-D": [OWN_LOAD]}
 
 
-def policy(first_user: str, round_: int):
-    for key, answers in SCRIPT.items():
-        if key in first_user:
-            return answers[min(round_, len(answers) - 1)]
-    return None
-
-
-def _png() -> str:
-    fig, ax = plt.subplots(figsize=(3, 2))
-    ax.plot([1, 2, 3], [3, 1, 2])
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
+policy = script_policy(SCRIPT)
 
 
 @pytest.fixture(scope="module")
 def bench_data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("data") / "ppb.jsonl"
-    ref = _png()
-    rows = [{"id": k, "task__plot_description": f" Plot Description: y against x ({key}).",
-             "task__plot_style": " Plot Style Description: plain.", "data_csv": "x,y\n1,2\n2,4\n3,1\n",
-             "code_data": 'import pandas as pd\ndf = pd.read_csv("data.csv")\n', "plots_gt": [ref]}
-            for k, key in enumerate(SCRIPT)]
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return path
+    return write_task_rows(tmp_path_factory.mktemp("data") / "ppb.jsonl", SCRIPT,
+                           description=" Plot Description: y against x ({key}).",
+                           style=" Plot Style Description: plain.",
+                           code_data='import pandas as pd\ndf = pd.read_csv("data.csv")\n')
 
 
 def run_cli(*args):

@@ -36,6 +36,23 @@ def test_matplotlib_blankness_is_judged_by_artists():
     plt.close("all")
 
 
+def test_3d_surfaces_and_bars_are_not_blank():
+    # a surface's Poly3DCollection has no 2D paths until a draw projects it (found on real code)
+    import numpy as np
+
+    grid_x, grid_y = np.meshgrid(np.linspace(-2, 2, 8), np.linspace(-2, 2, 8))
+    fig = plt.figure()
+    fig.add_subplot(projection="3d").plot_surface(grid_x, grid_y, np.sin(grid_x * grid_y))
+    assert not matplotlib_figure_blank(fig)
+    fig = plt.figure()
+    fig.add_subplot(projection="3d").bar3d([0, 1], [0, 1], [0, 0], 1, 1, [1, 2])
+    assert not matplotlib_figure_blank(fig)
+    fig = plt.figure()
+    fig.add_subplot(projection="3d")
+    assert matplotlib_figure_blank(fig)
+    plt.close("all")
+
+
 def test_plotly_blankness_is_judged_by_traces():
     assert plotly_figure_blank({"data": [], "layout": {"title": {"text": "t"}}})
     assert plotly_figure_blank({"data": [{"type": "scatter", "x": [], "y": []}]})

@@ -65,16 +65,21 @@ def subreaper():
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_script_is_contained(jailed, subreaper, name):
+    assert_contained(jailed, name)
+
+
+def assert_contained(sandbox, name: str) -> None:
+    """The hostile script ``name`` fails as expected, leaves no process behind, and the same
+    worker serves the next script."""
     code, expected = HOSTILE[name]
-    worker_pid = jailed.worker_pid
+    worker_pid = sandbox.worker_pid
     before = _descendants()
-    res = jailed.run(code, task_id=name)
+    res = sandbox.run(code, task_id=name)
     assert res.status.value in expected, (res.status, res.error_type, res.error_message)
     assert res.status is not ExecStatus.OK
-    assert _sandbox_processes(jailed, before) == [], "a process of the script outlived it"
-    # the same worker serves the next script
-    assert jailed.worker_pid == worker_pid
-    assert jailed.run(GOOD).ok
+    assert _sandbox_processes(sandbox, before) == [], "a process of the script outlived it"
+    assert sandbox.worker_pid == worker_pid
+    assert sandbox.run(GOOD).ok
 
 
 def test_writes_and_deletes_outside_workdir_fail(jailed, tmp_path):

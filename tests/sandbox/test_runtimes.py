@@ -190,3 +190,14 @@ def test_dataset_rows_and_card_name_the_runtime(tmp_path):
              "runtime": {"name": rt.name, "versions": rt.library_versions()}}
     card = write_card(tmp_path, stats, []).read_text()
     assert "execution runtime `pandasplotbench`" in card and "pandas 2.2.3" in card
+
+
+def test_jupyter_backend_records_the_host_environment_not_a_runtime():
+    # nbclient kernels run in the project's own environment: naming a runtime there would be a lie
+    from importlib.metadata import version
+
+    config = SandboxConfig(backend="jupyter", runtime="pandasplotbench")
+    resolved = config.resolve_runtime()
+    assert config.runtime_label == "host"
+    assert resolved.runtime_versions["pandas"] == version("pandas")
+    assert SandboxConfig(runtime="pandasplotbench").runtime_label == "pandasplotbench"

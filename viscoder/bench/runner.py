@@ -258,15 +258,10 @@ def _load_finished(path: Path, run_key: dict[str, Any]) -> dict[str, dict[str, A
 def provenance(cfg: BenchConfig, tasks: list[BenchTask]) -> dict[str, Any]:
     """What makes runs comparable or not: protocol, runtime (and its library versions),
     upstream switches turned off, answers replayed instead of a model."""
-    runtime = getattr(cfg.sandbox, "runtime", "default")
-    info: dict[str, Any] = {"protocol": cfg.protocol, "runtime": runtime,
+    info: dict[str, Any] = {"protocol": cfg.protocol, "runtime": cfg.sandbox.runtime_label,
                             "answers": cfg.answers, "generator_max_tokens": cfg.generator.max_tokens}
-    try:
-        from viscoder.sandbox.runtimes import get_runtime
-
-        info["runtime_versions"] = dict(get_runtime(runtime).versions)
-    except Exception:  # runtimes not available in this checkout: the name is recorded
-        pass
+    if cfg.sandbox.runtime_versions:  # filled by resolve_runtime() when the run started
+        info["runtime_versions"] = dict(cfg.sandbox.runtime_versions)
     if cfg.protocol == "pandasplotbench":
         defaults = type(cfg.upstream)()
         info["upstream_switches_changed"] = {

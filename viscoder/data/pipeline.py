@@ -203,14 +203,14 @@ def step_export(cfg: DataConfig, out: Path) -> dict[str, Any]:
             shutil.rmtree(out / name)
     accepted = ds.filter(expr=col("stage") == "")
     accepted.map_batches(to_dataset_rows, batch_format="pandas",
-                         fn_kwargs={"runtime": cfg.sandbox.runtime}).write_parquet(
+                         fn_kwargs={"runtime": cfg.sandbox.runtime_label}).write_parquet(
         str(out / "dataset"), min_rows_per_file=cfg.shard_rows)
     ds.filter(expr=col("stage") != "").map_batches(to_reject_rows, batch_format="pandas") \
         .write_parquet(str(out / "rejects"))
     for name, columns in (("dataset", DATASET_COLUMNS), ("rejects", REJECT_COLUMNS)):
         _ensure_table(out / name, columns)
     stats = _stats(ds, cfg)
-    stats["runtime"] = {"name": cfg.sandbox.runtime, "versions": cfg.sandbox.runtime_versions}
+    stats["runtime"] = {"name": cfg.sandbox.runtime_label, "versions": cfg.sandbox.runtime_versions}
     if cfg.jsonl:
         write_jsonl(out / "dataset", out / "dataset.jsonl")
     examples = [{"id": r["id"], "source": r["source"],

@@ -42,6 +42,12 @@ def matplotlib_figure_blank(fig: Any) -> bool:
         except Exception:
             return True
 
+    if any(getattr(ax, "name", "") == "3d" for ax in fig.get_axes()):
+        # 3D surfaces and bars (Poly3DCollection) have no 2D paths until a draw projects them
+        try:
+            fig.canvas.draw()
+        except Exception:
+            pass  # saving the figure reports it as the script's render error
     for ax in fig.get_axes():
         if any(has_points(line) for line in ax.lines):
             return False

@@ -95,5 +95,27 @@ class SandboxConfig(StrictConfig):
         from viscoder.sandbox.runtimes import get_runtime
 
         rt = get_runtime(self.runtime)
+        if self.backend == "jupyter":  # its kernels run in this process's environment
+            return self.model_copy(update={"runtime_versions": _host_versions(rt.library_versions())})
         return self.model_copy(update={"runtime_versions": {
             "python": rt.python_version or "?", **rt.library_versions()}})
+
+    @property
+    def runtime_label(self) -> str:
+        """The name outputs record for where scripts ran: a runtime, or ``host`` for the
+        jupyter backend, whose kernels use the project's own environment."""
+        return "host" if self.backend == "jupyter" else self.runtime
+
+
+def _host_versions(libraries: dict[str, str]) -> dict[str, str]:
+    """This interpreter's versions of the libraries a runtime pins (jupyter backend)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in libraries:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out
