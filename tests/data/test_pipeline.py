@@ -169,3 +169,19 @@ def test_a_raw_source_without_its_text_column_fails_at_once_naming_its_columns(t
         .to_parquet(tmp_path / "r.parquet")  # The Stack's column name is understood
     run_data(cfg, steps=["ingest"])
     assert list(pd.read_parquet(tmp_path / "out" / "stages" / "ingest")["stage"]) == [""]
+
+
+def test_near_duplicates_with_no_candidate_pair_keeps_every_row():
+    # every row rejected before mix (an endpoint that answers garbage): no bucket has two rows,
+    # and Ray returns the pairs as a frame without columns
+    import ray.data
+
+    from viscoder.data.neardup import near_duplicates
+    from viscoder.data.rows import normalise
+
+    frame = normalise(pd.DataFrame({"id": ["a", "b"]}), "stack")
+    frame["code"] = ["plt.plot([1, 2])\n", "plt.plot([1, 2])\n"]
+    frame["stage"], frame["reason"] = "annotate", "llm: no answer"
+    marked, summary = near_duplicates(ray.data.from_pandas(frame), 0.8, 64, 5)
+    assert summary["candidate_pairs"] == 0 and summary["removed"] == 0
+    assert sorted(marked.to_pandas()["reason"]) == ["llm: no answer", "llm: no answer"]

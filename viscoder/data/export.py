@@ -36,7 +36,9 @@ def to_dataset_rows(batch: pd.DataFrame, runtime: str | None = None) -> pd.DataF
         "image": [{"bytes": img, "path": f"{i.replace('/', '__')}.png"} if img else None
                   for img, i in zip(batch["image"], batch["id"], strict=True)],
         "extractor": batch["extractor"], "annotator": batch["annotator"],
-        "runtime": [runtime if img else None for img in batch["image"]],
+        # one Arrow type in every Parquet part, also in a batch where no row has an image
+        "runtime": pd.Series([runtime if img else None for img in batch["image"]],
+                             index=batch.index, dtype="string[pyarrow]"),
     })
     return out[DATASET_COLUMNS]
 
@@ -59,6 +61,12 @@ def write_jsonl(dataset_dir: Path, out: Path) -> int:
                     path.write_bytes(image["bytes"])
                 row["image"] = str(path.relative_to(out.parent)) if path else None
                 row["messages"] = [dict(m) for m in row["messages"]]
-                fh.write(json.dumps(row) + "\n")
+                # pandas reads a missing string as NaN or NA, which JSON has no word for
+                row = {k: None if _missing(v) else v for k, v in row.items()}
+                fh.write(json.dumps(row, allow_nan=False) + "\n")
                 n += 1
     return n
+
+
+def _missing(value) -> bool:
+    return value is pd.NA or (isinstance(value, float) and value != value)

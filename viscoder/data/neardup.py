@@ -189,7 +189,9 @@ def near_duplicates(ds, threshold: float, num_perm: int, shingle: int):
     keys = signed.select_columns(["id", "minhash"]).map_batches(
         band_keys, batch_format="pandas", fn_kwargs={"bands": bands, "rows": rows})
     pairs = keys.groupby("band_key").map_groups(bucket_pairs, batch_format="pandas").to_pandas()
-    involved = set(pairs["a"]) | set(pairs["b"]) if len(pairs) else set()
+    if pairs.empty:  # no bucket held two rows (or no row is left): Ray returns no columns then
+        pairs = pd.DataFrame({"a": pd.Series(dtype=object), "b": pd.Series(dtype=object)})
+    involved = set(pairs["a"]) | set(pairs["b"])
     sigs: dict[str, np.ndarray] = {}
     if involved:
         found = signed.select_columns(["id", "minhash"]).filter(

@@ -129,7 +129,17 @@ def worker_pythonpath() -> str:
 
 
 def runtimes_dir() -> Path:
-    return Path(os.environ.get("VISCODER_RUNTIMES_DIR") or REPO_ROOT / ".runtimes")
+    """``VISCODER_RUNTIMES_DIR``, else ``.runtimes`` of this checkout. Code that Ray copied
+    (a ``ray job submit`` working_dir) has no ``.runtimes`` of its own: it uses the ones that
+    set-up built beside the environment running it (``<checkout>/.venv`` ->
+    ``<checkout>/.runtimes``), which on a cluster node is where ``scripts/setup.sh`` ran."""
+    if os.environ.get("VISCODER_RUNTIMES_DIR"):
+        return Path(os.environ["VISCODER_RUNTIMES_DIR"])
+    own = REPO_ROOT / ".runtimes"
+    beside_env = Path(sys.prefix).parent / ".runtimes"
+    if not own.is_dir() and beside_env.is_dir():
+        return beside_env
+    return own
 
 
 def declared_runtimes() -> list[str]:
