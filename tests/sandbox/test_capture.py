@@ -105,6 +105,22 @@ def test_plotly_shown_or_written_is_rendered(sandbox, ending):
     assert len(res.pngs) == 1 and res.pngs[0].startswith(b"\x89PNG")
 
 
+@needs_chromium
+def test_plotly_imported_under_a_name_the_worker_cannot_see_is_still_captured():
+    # a fresh worker: plotly is not preloaded, so capture patches it only when the script
+    # imports it (children of scripts that never do skip its ~70 ms import)
+    from viscoder.sandbox import Sandbox, SandboxConfig
+
+    hidden = ("px = __import__('plo' + 'tly.express', fromlist=['line'])\n"
+              "fig = px.line(x=[1, 2, 3], y=[3, 1, 2])\nfig.show()\n")
+    with Sandbox(SandboxConfig(timeout_s=20)) as fresh:
+        assert fresh.run("x = 1\n").status is ExecStatus.NO_PLOT
+        res = fresh.run(hidden)
+    assert res.ok, res.error_message
+    assert [(f.library, f.via) for f in res.figures] == [("plotly", "show")]
+    assert res.pngs[0].startswith(b"\x89PNG")
+
+
 def test_traceback_keeps_script_frames_and_drops_the_harness(sandbox):
     code = "import pandas as pd\n\ndef draw(df):\n    return df['missing']\n\ndraw(pd.DataFrame({'a': [1]}))\n"
     res = sandbox.run(code)

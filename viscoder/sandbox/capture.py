@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib.abc
+import importlib.util
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -115,6 +118,14 @@ class FigureCapture:
         plt.switch_backend = keep_backend
 
     def _install_plotly(self) -> None:
+        # Importing plotly costs ~70 ms: a child whose worker has not preloaded it (the script
+        # does not name it) patches plotly only if and when the script imports it.
+        if "plotly" in sys.modules:
+            self._patch_plotly()
+        else:
+            sys.meta_path.insert(0, _AfterImport("plotly", self._patch_plotly))
+
+    def _patch_plotly(self) -> None:
         try:
             import plotly.io as pio
             import plotly.offline as poff
@@ -199,6 +210,31 @@ class FigureCapture:
                 if isinstance(value, self._plotly_fig_type) and id(value) not in self._seen_plotly:
                     self.record_plotly(value, "unshown", shown=False)
         return self.records
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``callback`` once, right after the top-level package ``name`` is first imported
+    (Python has no post-import hook of its own)."""
+
+    def __init__(self, name: str, callback: Callable[[], None]):
+        self.name = name
+        self.callback = callback
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)  # the other finders' answer
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        real_exec, callback = spec.loader.exec_module, self.callback
+
+        def exec_module(module: Any) -> None:
+            real_exec(module)
+            callback()
+
+        spec.loader.exec_module = exec_module
+        return spec
 
 
 def _harmless_input(prompt: object = "") -> str:
