@@ -54,7 +54,6 @@ class ExecTask:
     id: str
     code: str
     files: dict[str, FileData] = field(default_factory=dict)
-    timeout_s: float | None = None
 
 
 class WorkerUnavailable(RuntimeError):
@@ -176,13 +175,12 @@ class Sandbox:
     # --- running ------------------------------------------------------------------------
     def run(self, code: str, *, files: dict[str, FileData] | None = None,
             task_id: str = "script", timeout_s: float | None = None,
-            memory_mb: int | None = None, mode: str | None = None,
-            cell_number: int | None = None) -> ExecResult:
+            mode: str | None = None, cell_number: int | None = None) -> ExecResult:
         """Run ``code`` with ``files`` in its working folder; never raises for what the script
         does. Raises ``WorkerUnavailable`` only when the sandbox itself cannot start; any
         other failure is this script's ``crashed`` row."""
         try:
-            return self._run(code, files, task_id, timeout_s, memory_mb, mode, cell_number)
+            return self._run(code, files, task_id, timeout_s, mode, cell_number)
         except WorkerUnavailable:
             raise
         except Exception as exc:
@@ -190,13 +188,13 @@ class Sandbox:
             return crashed_result(task_id, exc, self.config.backend)
 
     def _run(self, code: str, files: dict[str, FileData] | None, task_id: str,
-             timeout_s: float | None, memory_mb: int | None, mode: str | None,
+             timeout_s: float | None, mode: str | None,
              cell_number: int | None) -> ExecResult:
         encoded = {name: base64.b64encode(_as_bytes(data)).decode()
                    for name, data in (files or {}).items()}
         request = {"op": "run", "id": task_id, "code": code, "files": encoded,
                    "timeout_s": timeout_s or self.config.timeout_s,
-                   "memory_mb": memory_mb or self.config.memory_mb,
+                   "memory_mb": self.config.memory_mb,
                    # "cell": run as a notebook cell (viscoder/sandbox/cell.py; bench protocols)
                    "mode": mode or getattr(self.config, "mode", "script"),
                    "cell_number": cell_number or 1}
@@ -208,7 +206,7 @@ class Sandbox:
         return self._finish(task_id, reply)
 
     def run_task(self, task: ExecTask) -> ExecResult:
-        return self.run(task.code, files=task.files, task_id=task.id, timeout_s=task.timeout_s)
+        return self.run(task.code, files=task.files, task_id=task.id)
 
     def _call_worker(self, request: dict[str, Any]) -> dict[str, Any]:
         self.start()
