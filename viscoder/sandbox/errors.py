@@ -39,6 +39,12 @@ def clean_text(text: str, limit: int) -> str:
     return _no_surrogates(bound_text(text, limit))
 
 
+def clean_optional(value: object, limit: int) -> str | None:
+    """:func:`clean_text` of ``str(value)``, or None for None (an optional field of a reply
+    that came out of the jail)."""
+    return None if value is None else clean_text(str(value), limit)
+
+
 def _no_surrogates(text: str) -> str:
     try:
         text.encode("utf-8")

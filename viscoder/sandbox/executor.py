@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from viscoder.sandbox.config import SandboxConfig
-from viscoder.sandbox.errors import clean_text
+from viscoder.sandbox.errors import clean_optional
 from viscoder.sandbox.png import BadPNG, check_png
 from viscoder.sandbox.protocol import ChannelClosed, recv_frame, send_frame
 from viscoder.sandbox.render import RenderBudget, RenderError, render_plotly_png
@@ -320,7 +320,7 @@ class _WorkerFinished:
 
 
 def _short(text: Any) -> str | None:
-    return None if text is None else clean_text(str(text), 1000)
+    return clean_optional(text, 1000)
 
 
 def _as_bytes(data: FileData) -> bytes:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from viscoder.sandbox import render_topojson
+from viscoder.sandbox.png import PNG_MAGIC
 from viscoder.sandbox.render_sanitize import FigureRefused, dumps, sanitize_figure
 from viscoder.sandbox.render_server import HEADER, write_frame
 
@@ -198,7 +199,7 @@ class RenderProcess:
                 raise RenderError("the plotly renderer died before the figure was sent") from None
             kind, body = self._read(time.monotonic() + timeout_s, "render")
         if kind == b"P":
-            if not body.startswith(b"\x89PNG\r\n\x1a\n"):
+            if not body.startswith(PNG_MAGIC):
                 raise RenderError("the renderer returned no PNG")
             return body
         reply = _json(body) if kind == b"J" else {}

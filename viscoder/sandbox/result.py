@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from viscoder.sandbox.errors import clean_text
+from viscoder.sandbox.errors import clean_optional, clean_text
 
 TEXT_LIMIT = 16384  # characters of error_message, traceback, stdout, stderr (collect.py too)
 MAX_LINE_BYTES = 1024 * 1024
@@ -121,7 +121,7 @@ def _utf8(text: str) -> str:
 
 
 def _text(value: Any, limit: int = TEXT_LIMIT) -> str | None:
-    return None if value is None else clean_text(str(value), limit)
+    return clean_optional(value, limit)
 
 
 def result_from_reply(task_id: str, reply: dict[str, Any], figures: list[Figure],
